@@ -1,0 +1,147 @@
+"""The plan and clause data model, import batches, and the canonical agency table."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ClauseKind(models.TextChoices):
+    # The values of label-schema.md's ``kind``.
+    TARGET = "target", "目标 target"
+    MEASURE = "measure", "措施 measure"
+    PRINCIPLE = "principle", "原则 principle"
+
+
+class ImportSource(models.TextChoices):
+    CLI = "cli", "command line"
+    UPLOAD = "upload", "upload page"
+
+
+class ImportOutcome(models.TextChoices):
+    IMPORTED = "imported", "imported"
+    DUPLICATE = "duplicate", "duplicate"
+    REJECTED = "rejected", "rejected"
+
+
+class ImportBatch(models.Model):
+    """One run of the importer (a CLI call or an upload): who, when, and each file's outcome."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    source = models.CharField(max_length=16, choices=ImportSource.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.get_source_display()}, {self.created_at:%Y-%m-%d %H:%M})"
+
+    def counts(self) -> dict[str, int]:
+        rows = self.files.values("outcome").annotate(n=models.Count("id"))
+        counts = {outcome.value: 0 for outcome in ImportOutcome}
+        counts.update({row["outcome"]: row["n"] for row in rows})
+        return counts
+
+
+class ImportFile(models.Model):
+    """The outcome of one file of a batch (zip entries are files of their own)."""
+
+    batch = models.ForeignKey(ImportBatch, related_name="files", on_delete=models.CASCADE)
+    file_name = models.CharField(max_length=500)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16, choices=ImportOutcome.choices)
+    message = models.TextField(blank=True)
+    plan = models.ForeignKey("Plan", null=True, blank=True, on_delete=models.SET_NULL)
+    clause_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}: {self.outcome}"
+
+
+class Plan(models.Model):
+    title = models.CharField(max_length=300)
+    region = models.CharField(max_length=100, blank=True, db_index=True)
+    issuing_body = models.CharField(max_length=200, blank=True)
+    document_number = models.CharField(max_length=100, blank=True)
+    issue_date = models.DateField(null=True, blank=True, db_index=True)
+    source_file_name = models.CharField(max_length=500)
+    source_format = models.CharField(max_length=8)
+    # Of the original bytes, so that re-importing the same file is recognised as a duplicate.
+    sha256 = models.CharField(max_length=64, unique=True)
+    cleaned_text = models.TextField()
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, related_name="plans", on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.document_number})" if self.document_number else self.title
+
+
+class Clause(models.Model):
+    """One task unit of a plan (label-schema.md, "What a clause is")."""
+
+    plan = models.ForeignKey(Plan, related_name="clauses", on_delete=models.CASCADE)
+    ordinal = models.PositiveIntegerField()
+    heading_path = models.JSONField(default=list)
+    text = models.TextField()
+    # Offsets into plan.cleaned_text: plan.cleaned_text[start_offset:end_offset] == text.
+    start_offset = models.PositiveIntegerField()
+    end_offset = models.PositiveIntegerField()
+    responsibility_note = models.TextField(blank=True)
+    lead_agencies = models.JSONField(default=list)
+    responsible_agencies = models.JSONField(default=list)
+    kind_hint = models.CharField(max_length=16, choices=ClauseKind.choices, db_index=True)
+
+    class Meta:
+        ordering = ["plan_id", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "ordinal"], name="clause_unique_ordinal"),
+            models.CheckConstraint(
+                condition=models.Q(end_offset__gt=models.F("start_offset")),
+                name="clause_offsets_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}#{self.ordinal} {self.text[:30]}"
+
+    def heading_path_display(self) -> str:
+        return " / ".join(self.heading_path)
+
+
+class Agency(models.Model):
+    """A canonical agency name; aliases map other spellings onto it (区发改委 → 区发展改革委)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgencyAlias(models.Model):
+    alias = models.CharField(max_length=100, unique=True)
+    agency = models.ForeignKey(Agency, related_name="aliases", on_delete=models.CASCADE)
+
+    class Meta:
+        ordering = ["alias"]
+        verbose_name_plural = "agency aliases"
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.agency.name}"

@@ -1,0 +1,34 @@
+"""Roles are Django groups: ``reviewer`` (review only) and ``admin`` (import, label, export…)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+REVIEWER_GROUP = "reviewer"
+ADMIN_GROUP = "admin"
+
+
+def is_admin(user: Any) -> bool:
+    return bool(
+        user.is_authenticated
+        and (user.is_superuser or user.groups.filter(name=ADMIN_GROUP).exists())
+    )
+
+
+def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required; a logged-in user who is not an admin gets 403, not a login loop."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_admin(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
