@@ -210,33 +210,91 @@ def docx_lines(data: bytes, limits: Limits) -> list[str]:
 # --- pdf --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _PdfLine:
+    text: str
+    page: int
+    x0: float
+    x1: float
+    y0: float
+    height: float
+
+
 def pdf_lines(data: bytes, limits: Limits) -> list[str]:
     """Paragraphs of a PDF's text layer.
 
-    Extraction gives visual lines. A line that reaches the right edge of the text column was
-    wrapped by the layout, so it is joined to the next one (also across a page break); a line
-    that stops short ends its paragraph.
+    Extraction gives visual lines; the layout decides which of them belong together. A line
+    continues onto the next one when it reaches the right edge of the text column and the next
+    line is neither indented, nor set apart by a paragraph gap, nor a heading (also across a page
+    break). Footer page numbers are dropped first so they do not end up inside a sentence.
     """
+    visual = _pdf_visual_lines(data, limits)
+    if not visual:
+        raise ImportRejected(errors.PDF_NO_TEXT)
+    left = min(line.x0 for line in visual)
+    right = max(line.x1 for line in visual)
+    pitch = _typical_pitch(visual)
+    paragraphs: list[str] = []
+    current = ""
+    for line, following in zip(visual, [*visual[1:], None], strict=True):
+        current += line.text
+        if following is None or not _pdf_continues(line, following, left, right, pitch):
+            paragraphs.append(current)
+            current = ""
+    return paragraphs
+
+
+def _pdf_continues(line: _PdfLine, following: _PdfLine, left: float, right: float, pitch: float) -> bool:
+    from reviewapp.importing.lines import ends_sentence, heading_of
+
+    char = max(line.height, 1.0)
+    # CJK line breaking keeps 》，。 off a line's start, so a full line can stop ~2 chars short.
+    if line.x1 < right - 2.5 * char:
+        return False
+    if following.x0 > left + 1.0 * char:
+        return False  # an indented first line starts a paragraph
+    if following.page == line.page and pitch and (line.y0 - following.y0) > 1.3 * pitch:
+        return False  # a paragraph gap
+    return not (ends_sentence(line.text) and heading_of(following.text) is not None)
+
+
+def _typical_pitch(visual: list[_PdfLine]) -> float:
+    gaps = sorted(
+        round(a.y0 - b.y0, 1)
+        for a, b in zip(visual, visual[1:], strict=False)
+        if a.page == b.page and a.y0 > b.y0
+    )
+    return gaps[len(gaps) // 4] if gaps else 0.0  # a low quantile: the in-paragraph line pitch
+
+
+def _pdf_visual_lines(data: bytes, limits: Limits) -> list[_PdfLine]:
+    from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTTextContainer, LTTextLine
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfpage import PDFPage
     from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.high_level import extract_pages
     from pdfminer.psparser import PSException
+
+    from reviewapp.importing.cleaning import is_boilerplate
 
     try:
         pages = list(PDFPage.get_pages(io.BytesIO(data), maxpages=limits.max_pdf_pages + 1))
         if len(pages) > limits.max_pdf_pages:
             raise ImportRejected(errors.PDF_TOO_MANY_PAGES.format(limit=limits.max_pdf_pages))
-        visual: list[tuple[str, float, float]] = []  # text, right end, line height
-        for page in extract_pages(io.BytesIO(data), laparams=LAParams(), maxpages=len(pages)):
+        visual: list[_PdfLine] = []
+        layout = extract_pages(io.BytesIO(data), laparams=LAParams(), maxpages=len(pages))
+        for page_number, page in enumerate(layout):
             for element in page:
-                if isinstance(element, LTTextContainer):
-                    for line in element:
-                        if isinstance(line, LTTextLine):
-                            text = line.get_text().rstrip("\n")
-                            if text.strip():
-                                visual.append((text, line.x1, line.height))
+                if not isinstance(element, LTTextContainer):
+                    continue
+                for line in element:
+                    if not isinstance(line, LTTextLine):
+                        continue
+                    text = line.get_text().strip()
+                    if text and not is_boilerplate(text):
+                        visual.append(
+                            _PdfLine(text, page_number, line.x0, line.x1, line.y0, line.height)
+                        )
     except ImportRejected:
         raise
     except (PDFPasswordIncorrect, PDFEncryptionError):
@@ -247,20 +305,9 @@ def pdf_lines(data: bytes, limits: Limits) -> list[str]:
         if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
             raise ImportRejected(errors.PDF_ENCRYPTED) from None
         raise ImportRejected(errors.PDF_CORRUPT.format(detail=exc or type(exc).__name__)) from None
-    if not visual:
-        raise ImportRejected(errors.PDF_NO_TEXT)
-    right = max(x1 for _, x1, _ in visual)  # the text column's right edge, document-wide
-    paragraphs: list[str] = []
-    current = ""
-    for text, x1, height in visual:
-        current += text.strip()
-        reaches_edge = x1 >= right - 1.5 * max(height, 1.0)
-        if not reaches_edge:
-            paragraphs.append(current)
-            current = ""
-    if current:
-        paragraphs.append(current)
-    return paragraphs
+    # Reading order within a page: top to bottom (pdfminer may list a footer box first).
+    visual.sort(key=lambda line: (line.page, -line.y0, line.x0))
+    return visual
 
 
 # --- zip --------------------------------------------------------------------------------------
