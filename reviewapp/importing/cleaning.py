@@ -74,10 +74,19 @@ def _rejoin_broken_lines(lines: list[str]) -> list[str]:
 
 def _continues(previous: str, line: str) -> bool:
     """Whether ``line`` is the rest of a sentence that a page or line break cut off."""
-    if L.ends_sentence(previous) or _starts_anew(previous) or _starts_anew(line):
-        return False
-    heading = L.heading_of(previous)
-    return heading is None or not heading.standalone
+    return not (L.ends_sentence(previous) or _is_complete(previous) or _starts_anew(line))
+
+
+def _is_complete(line: str) -> bool:
+    """Lines that are whole without punctuation: a heading alone, a title, a date…"""
+    heading = L.heading_of(line)
+    return (
+        (heading is not None and heading.standalone)
+        or L.is_table_row(line)
+        or L.is_date_line(line)
+        or L.is_doc_number_line(line)
+        or L.is_title_line(line)
+    )
 
 
 def _starts_anew(line: str) -> bool:

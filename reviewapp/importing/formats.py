@@ -46,9 +46,10 @@ class ArchiveEntry:
 def detect_format(name: str, data: bytes) -> str:
     if data.startswith(b"%PDF-"):
         return FORMAT_PDF
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        return FORMAT_DOCX if _is_docx(data) else FORMAT_ZIP
     suffix = PurePosixPath(name).suffix.lower()
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        # A damaged .docx cannot be opened to look inside: then its name decides the message.
+        return FORMAT_DOCX if suffix == ".docx" or _is_docx(data) else FORMAT_ZIP
     head = _strip_bom(data[:2048])
     if suffix in {".html", ".htm"} or _HTML_SNIFF_RE.match(head):
         return FORMAT_HTML
@@ -182,7 +183,7 @@ def docx_lines(data: bytes, limits: Limits) -> list[str]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
-    _check_archive_sizes(data, limits)
+    _check_archive_sizes(data, limits, corrupt=errors.DOCX_CORRUPT)
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
@@ -321,13 +322,15 @@ def _is_docx(data: bytes) -> bool:
         return False
 
 
-def _check_archive_sizes(data: bytes, limits: Limits) -> list[zipfile.ZipInfo]:
+def _check_archive_sizes(
+    data: bytes, limits: Limits, corrupt: str = errors.ZIP_CORRUPT
+) -> list[zipfile.ZipInfo]:
     """Refuse a decompression bomb from the sizes the archive declares, before extracting."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise ImportRejected(errors.ZIP_CORRUPT.format(detail=exc)) from None
+        raise ImportRejected(corrupt.format(detail=exc)) from None
     declared = sum(info.file_size for info in infos)
     ratio = declared / max(len(data), 1)
     if (

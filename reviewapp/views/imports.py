@@ -21,6 +21,8 @@ class _MultipleFileInput(forms.ClearableFileInput):
 class _MultipleFileField(forms.FileField):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("widget", _MultipleFileInput(attrs={"multiple": True}))
+        # Empty files go to the importer, which reports them like the CLI does.
+        kwargs.setdefault("allow_empty_file", True)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def clean(self, data: object, initial: object = None) -> list[object]:
