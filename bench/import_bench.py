@@ -308,7 +308,9 @@ def generate_text(seed: Seed, rng: random.Random) -> str:
             prefix = new_stem[0] + seed.doc_prefix[1:]
         else:
             prefix = seed.doc_prefix
-        year = seed.doc_year + ((seed.issue_date + dt.timedelta(days=days)).year - seed.issue_date.year)
+        year = seed.doc_year + (
+            (seed.issue_date + dt.timedelta(days=days)).year - seed.issue_date.year
+        )
         number = rng.randint(1, 60)
         text = seed.doc_re.sub(lambda m: f"{prefix}{m[1]}{year}{m[2]}{number}{m[3]}", text)
     if seed.stem:
@@ -414,7 +416,7 @@ def timed_import(
     original = plan_import._parse_chunk
     waited = 0.0
 
-    def parse_chunk_timed(chunk):  # noqa: ANN001, ANN202
+    def parse_chunk_timed(chunk):
         nonlocal waited
         start = time.perf_counter()
         try:

@@ -59,7 +59,9 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     try:
         number = float(value)
     except ValueError:
-        raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a number.") from None
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={value!r} is not a number."
+        ) from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"Environment variable {name}={number} must be >= {minimum}.")
     return number

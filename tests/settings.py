@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
-from reviewapp.settings import *  # noqa: E402,F403
+from reviewapp.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 IMPORT_PARSE_PROCESSES = 1

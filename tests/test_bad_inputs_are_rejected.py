@@ -103,8 +103,8 @@ def test_a_parse_that_overruns_the_time_limit_is_stopped_and_the_next_file_still
     settings,  # type: ignore[no-untyped-def]
     seed_bytes,
 ) -> None:
-    from reviewapp.importing.sandbox import SandboxLimits, parse_many
     from reviewapp.importing.formats import Limits
+    from reviewapp.importing.sandbox import SandboxLimits, parse_many
 
     results = parse_many(
         [("slow.txt", seed_bytes["suzhou"])], Limits(), SandboxLimits(timeout_seconds=0.0001)

@@ -51,7 +51,9 @@ def test_the_nankai_news_lead_in_yields_no_duplicate_clauses() -> None:
 
 def test_the_haidian_lead_in_and_breadcrumbs_are_dropped_but_the_notice_is_kept() -> None:
     plan = _plan("haidian")
-    assert plan.cleaned_text.startswith("北京市海淀区人民政府关于印发《北京市海淀区碳达峰实施方案》的通知")
+    assert plan.cleaned_text.startswith(
+        "北京市海淀区人民政府关于印发《北京市海淀区碳达峰实施方案》的通知"
+    )
     assert plan.cleaned_text.count("现将《北京市海淀区碳达峰实施方案》印发给你们") == 1
 
 
@@ -69,7 +71,9 @@ def test_a_signature_split_across_lines_and_a_page_number_are_repaired() -> None
 
 def test_a_numbered_task_broken_after_its_title_is_rejoined() -> None:
     raw = ["7. 建立健全绿色低碳产业体系。大力发展电子信息、装备", "制造、先进材料。(市工信局牵头)"]
-    assert clean_paragraphs(raw) == ["7.建立健全绿色低碳产业体系。大力发展电子信息、装备制造、先进材料。(市工信局牵头)"]
+    assert clean_paragraphs(raw) == [
+        "7.建立健全绿色低碳产业体系。大力发展电子信息、装备制造、先进材料。(市工信局牵头)"
+    ]
 
 
 def test_punctuation_of_the_source_is_kept() -> None:

@@ -35,7 +35,9 @@ def test_reimporting_the_same_bytes_is_a_duplicate_and_changes_nothing(seed_byte
 
 
 def test_the_same_bytes_twice_in_one_batch_are_imported_once(seed_bytes) -> None:  # type: ignore[no-untyped-def]
-    _, outcomes = plans_import(files=[("a.txt", seed_bytes["yangpu"]), ("b.txt", seed_bytes["yangpu"])])
+    _, outcomes = plans_import(
+        files=[("a.txt", seed_bytes["yangpu"]), ("b.txt", seed_bytes["yangpu"])]
+    )
     assert [o.outcome for o in outcomes] == ["imported", "duplicate"]
     assert Plan.objects.count() == 1
 
@@ -80,14 +82,20 @@ def test_a_folder_and_a_zip_are_imported_entry_by_entry(tmp_path, seed_bytes, ca
     assert Plan.objects.count() == 3
 
 
-def test_dry_run_prints_one_json_line_per_clause_and_writes_nothing(tmp_path, seed_bytes, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_prints_one_json_line_per_clause_and_writes_nothing(
+    tmp_path, seed_bytes, capsys
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "yangpu.txt"
     path.write_bytes(seed_bytes["yangpu"])
     call_command("import_plans", "--dry-run", str(path))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 42
     assert lines[0]["plan"]["document_number"] == "杨府发〔2022〕13号"
-    assert lines[11]["heading_path"] == ["三、重点任务", "(一)绿色能源行动", "2.因地制宜发展各类可再生能源"]
+    assert lines[11]["heading_path"] == [
+        "三、重点任务",
+        "(一)绿色能源行动",
+        "2.因地制宜发展各类可再生能源",
+    ]
     assert lines[11]["lead_agencies"] == ["区发展改革委"]
     for line in lines:
         assert set(line) >= {"plan", "heading_path", "text", "start", "end", "lead_agencies"}
@@ -96,7 +104,9 @@ def test_dry_run_prints_one_json_line_per_clause_and_writes_nothing(tmp_path, se
     assert ImportFile.objects.count() == 0
 
 
-def test_queries_for_a_batch_do_not_grow_with_its_size(seed_bytes, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_queries_for_a_batch_do_not_grow_with_its_size(
+    seed_bytes, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     # One transaction per file with a fixed number of statements, not one per clause.
     files = [(f"{k}.txt", v) for k, v in seed_bytes.items()]
     with django_assert_max_num_queries(5 * 16 + 10):

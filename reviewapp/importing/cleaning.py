@@ -13,7 +13,9 @@ from reviewapp.importing import lines as L
 
 _BOILERPLATE_RES = [
     re.compile(r"^(?:首页|当前位置|您的位置|你的位置)\s*[:：]?\s*[>＞»›]"),
-    re.compile(r"^(?:来源|时间|发布时间|发布日期|热度|浏览次数|阅读次数|点击数|作者|编辑|责任编辑)\s*[:：]"),
+    re.compile(
+        r"^(?:来源|时间|发布时间|发布日期|热度|浏览次数|阅读次数|点击数|作者|编辑|责任编辑)\s*[:：]"
+    ),
     re.compile(r"^(?:图片|图|视频|附图)$"),
     re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"),
     re.compile(
@@ -34,7 +36,9 @@ _CJK_OR_PUNCT = rf"[{L.CJK}\u3000-\u303f\uff00-\uffef“”‘’《》]"
 _ARTEFACT_SPACE_RES = [
     re.compile(rf"(?<={_CJK_OR_PUNCT}) (?=[0-9A-Za-z%.])"),
     re.compile(rf"(?<=[0-9A-Za-z%.]) (?={_CJK_OR_PUNCT})"),
-    re.compile(r"(?<=[\u3000-\u303f\uff00-\uffef“”‘’《》]) | (?=[\u3000-\u303f\uff00-\uffef“”‘’《》])"),
+    re.compile(
+        r"(?<=[\u3000-\u303f\uff00-\uffef“”‘’《》]) | (?=[\u3000-\u303f\uff00-\uffef“”‘’《》])"
+    ),
 ]
 _FOOTER_LINE_MAX = 30
 _FORMULA_LINES = {"特此通知。", "特此通知"}

@@ -9,9 +9,7 @@ class ImportRejected(Exception):
 
 EMPTY_FILE = "The file is empty."
 FILE_TOO_LARGE = "The file is {size} bytes; the limit is {limit} bytes (IMPORT_MAX_FILE_BYTES)."
-NOT_TEXT = (
-    "The file is not UTF-8 or GB18030/GBK text: invalid or truncated byte sequence at byte {offset}."
-)
+NOT_TEXT = "The file is not UTF-8 or GB18030/GBK text: invalid or truncated byte sequence at byte {offset}."
 BINARY_CONTENT = "The file looks like binary data, not text ({share:.0%} control characters)."
 UNSUPPORTED_FORMAT = (
     "Unsupported file type: {name}. Supported: .txt, .html/.htm, .docx, .pdf and .zip of these."
@@ -22,7 +20,9 @@ PDF_CORRUPT = "The PDF is damaged and cannot be read: {detail}"
 PDF_NO_TEXT = "The PDF has no text layer (a scan?); only PDFs with selectable text can be imported."
 PDF_TOO_MANY_PAGES = "The PDF has more than {limit} pages (IMPORT_MAX_PDF_PAGES)."
 ZIP_CORRUPT = "The .zip archive is damaged and cannot be opened: {detail}"
-ZIP_UNSAFE_PATH = "Archive entry {entry!r} has an unsafe path ('..' or absolute); it was not extracted."
+ZIP_UNSAFE_PATH = (
+    "Archive entry {entry!r} has an unsafe path ('..' or absolute); it was not extracted."
+)
 ZIP_BOMB = (
     "The archive declares {declared} bytes uncompressed ({ratio:.0f}x its size); limits are "
     "{limit} bytes and {max_ratio}x (possible decompression bomb)."

@@ -7,6 +7,7 @@ is really a zip, or binary garbage named .txt, must be recognised as such.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -146,7 +147,8 @@ def html_lines(markup: str) -> list[str]:
     try:
         root = lxml.html.document_fromstring(markup)
     except Exception as exc:  # lxml raises several types for broken markup
-        raise ImportRejected(errors.PARSE_CRASHED.format(detail=f"unreadable HTML ({exc})"))
+        detail = f"unreadable HTML ({exc})"
+        raise ImportRejected(errors.PARSE_CRASHED.format(detail=detail)) from None
     for tag in _DROP_TAGS:
         for element in root.iter(tag):
             element.drop_tree()
@@ -245,7 +247,9 @@ def pdf_lines(data: bytes, limits: Limits) -> list[str]:
     return paragraphs
 
 
-def _pdf_continues(line: _PdfLine, following: _PdfLine, left: float, right: float, pitch: float) -> bool:
+def _pdf_continues(
+    line: _PdfLine, following: _PdfLine, left: float, right: float, pitch: float
+) -> bool:
     from reviewapp.importing.lines import ends_sentence, heading_of
 
     char = max(line.height, 1.0)
@@ -262,7 +266,7 @@ def _pdf_continues(line: _PdfLine, following: _PdfLine, left: float, right: floa
 def _typical_pitch(visual: list[_PdfLine]) -> float:
     gaps = sorted(
         round(a.y0 - b.y0, 1)
-        for a, b in zip(visual, visual[1:], strict=False)
+        for a, b in itertools.pairwise(visual)
         if a.page == b.page and a.y0 > b.y0
     )
     return gaps[len(gaps) // 4] if gaps else 0.0  # a low quantile: the in-paragraph line pitch

@@ -21,7 +21,9 @@ HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
 ATTACHMENT_RE = re.compile(r"^附件\s*\d*\s*[:：]?")
 STANDALONE_HEADING_MAX = 40
 
-DOC_NUMBER_RE = re.compile(rf"[{CJK}]{{1,10}}\s*[〔\[［(（【]\s*\d{{4}}\s*[〕\]］)）】]\s*\d{{1,4}}\s*号")
+DOC_NUMBER_RE = re.compile(
+    rf"[{CJK}]{{1,10}}\s*[〔\[［(（【]\s*\d{{4}}\s*[〕\]］)）】]\s*\d{{1,4}}\s*号"
+)
 DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _DATE_LINE_RE = re.compile(
     r"^[(（]?\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*[)）]?$"
@@ -30,8 +32,12 @@ _DATE_LINE_RE = re.compile(
 _DOC_NUMBER_LINE_RE = re.compile(rf"^{DOC_NUMBER_RE.pattern}$")
 # Titles: a notice of issue, an opinion or a plan on its own line. Web headlines in 【】 are not.
 NOTICE_TITLE_RE = re.compile(r"^(?![【\[]).{0,60}?关于印发.{1,80}?的通知$")
-_OPINION_TITLE_RE = re.compile(r"^(?![【\[]).{0,40}关于.{2,80}?(?:实施意见|实施方案|行动方案|的意见)$")
-PLAN_TITLE_RE = re.compile(rf"^[{CJK}《》“”]{{2,40}}(?:碳达峰实施方案|碳达峰行动方案|实施方案|实施意见)$")
+_OPINION_TITLE_RE = re.compile(
+    r"^(?![【\[]).{0,40}关于.{2,80}?(?:实施意见|实施方案|行动方案|的意见)$"
+)
+PLAN_TITLE_RE = re.compile(
+    rf"^[{CJK}《》“”]{{2,40}}(?:碳达峰实施方案|碳达峰行动方案|实施方案|实施意见)$"
+)
 TERMINAL_PUNCT = "。！？；：!?;:"
 CLOSING_QUOTES = "”’」』\"'"
 OPENING_BRACKETS = "(（[【〔"

@@ -94,9 +94,7 @@ def parse_many(
             try:
                 outcome = async_result.get(timeout=sandbox.timeout_seconds)
             except multiprocessing.TimeoutError:
-                outcome = "rejected:" + errors.PARSE_TIMEOUT.format(
-                    seconds=sandbox.timeout_seconds
-                )
+                outcome = "rejected:" + errors.PARSE_TIMEOUT.format(seconds=sandbox.timeout_seconds)
                 # The runaway child still holds a worker: kill the pool; later files get a new one.
                 _reset_pool()
                 pool = _get_pool(sandbox)
@@ -107,7 +105,9 @@ def parse_many(
                     for name, data in files[index:]
                 ]
             except Exception as exc:  # the child died (killed by the OOM killer, segfault…)
-                outcome = "rejected:" + errors.PARSE_CRASHED.format(detail=exc or type(exc).__name__)
+                outcome = "rejected:" + errors.PARSE_CRASHED.format(
+                    detail=exc or type(exc).__name__
+                )
                 _reset_pool()
                 pool = _get_pool(sandbox)
                 index = len(results) + 1

@@ -189,7 +189,9 @@ def _outcome_before_parsing(candidate: _Candidate, seen: dict[str, str]) -> File
     return None
 
 
-def _store(candidate: _Candidate, parsed: ParsedPlan | ImportRejected, batch: ImportBatch) -> FileOutcome:
+def _store(
+    candidate: _Candidate, parsed: ParsedPlan | ImportRejected, batch: ImportBatch
+) -> FileOutcome:
     assert candidate.data is not None
     size = len(candidate.data)
     digest = sha256_of(candidate.data)
@@ -203,7 +205,9 @@ def _store(candidate: _Candidate, parsed: ParsedPlan | ImportRejected, batch: Im
         if existing is None:
             raise
         message = DUPLICATE_OF.format(plan_id=existing["id"], title=existing["title"])
-        return FileOutcome(candidate.name, size, digest, ImportOutcome.DUPLICATE, message, existing["id"])
+        return FileOutcome(
+            candidate.name, size, digest, ImportOutcome.DUPLICATE, message, existing["id"]
+        )
     message = f"{len(parsed.clauses)} clauses"
     return FileOutcome(
         candidate.name, size, digest, ImportOutcome.IMPORTED, message, plan.pk, len(parsed.clauses)

@@ -25,10 +25,14 @@ PATH_NOT_FOUND = "No such file or folder: {path}"
 
 
 class Command(BaseCommand):
-    help = "Import Chinese carbon-peak plan files (.txt .html .docx .pdf .zip) as plans and clauses."
+    help = (
+        "Import Chinese carbon-peak plan files (.txt .html .docx .pdf .zip) as plans and clauses."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", help="files, folders (searched recursively) or .zip")
+        parser.add_argument(
+            "paths", nargs="+", help="files, folders (searched recursively) or .zip"
+        )
         parser.add_argument(
             "--dry-run",
             action="store_true",
