@@ -113,3 +113,13 @@ def test_a_parse_that_overruns_the_time_limit_is_stopped_and_the_next_file_still
     # A fresh pool replaced the killed one: the next file parses normally.
     results = parse_many([("ok.txt", seed_bytes["yangpu"])], Limits(), SandboxLimits())
     assert len(results[0].clauses) == 42
+
+
+def test_a_pdf_over_the_page_limit_is_rejected(settings, seed_bytes) -> None:  # type: ignore[no-untyped-def]
+    from tests.documents import make_pdf, text_lines
+
+    settings.IMPORT_MAX_PDF_PAGES = 2
+    pdf = make_pdf(text_lines(seed_bytes["haidian"]))
+    _, outcomes = plans_import(files=[("long.pdf", pdf)])
+    assert outcomes[0].message == errors.PDF_TOO_MANY_PAGES.format(limit=2)
+    assert Plan.objects.count() == 0
