@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=reviewapp.settings
+    DJANGO_SETTINGS_MODULE=reviewapp.settings \
+    STATIC_ROOT=/app/staticfiles
 
 # Install the project (and its dependencies) into site-packages. Only what the package needs is
 # copied, so the local virtualenv, database and .env never end up in the image.
@@ -21,9 +22,12 @@ RUN pip install . && rm -rf /src
 # directory. The code itself stays owned by root.
 WORKDIR /app
 COPY manage.py ./
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app app \
+# Static files (the admin's CSS) are collected at build time and served by WhiteNoise.
+RUN DEBUG=1 python manage.py collectstatic --noinput --verbosity 0 \
+    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /app app \
     && chown app:app /app
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "reviewapp.wsgi:application", "--bind", "0.0.0.0:8000"]
+# A generous timeout: an upload of many plans is parsed within the request (30 s limit per file).
+CMD ["gunicorn", "reviewapp.wsgi:application", "--bind", "0.0.0.0:8000", "--timeout", "300"]
