@@ -25,6 +25,7 @@ demo: export DEBUG = 1
 demo: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --verbosity 0
 	$(BIN)/python manage.py import_plans seeds/
+	$(BIN)/python manage.py label --all --labeler rules
 	$(BIN)/python manage.py demo_accounts
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 

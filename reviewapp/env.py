@@ -6,6 +6,7 @@ variable, not surface later as a strange default.
 
 from __future__ import annotations
 
+import json
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -85,3 +86,26 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...]) -> str 
             + ", ".join(f"{s}://" for s in schemes)
         )
     return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={value!r} must be one of: {', '.join(choices)}."
+        )
+    return value
+
+
+def env_json(name: str, default: object) -> object:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is not valid JSON: {exc}"
+        ) from None

@@ -145,3 +145,134 @@ class AgencyAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alias} → {self.agency.name}"
+
+
+# --- Labeling ---------------------------------------------------------------------------------
+
+
+class LabelerName(models.TextChoices):
+    RULES = "rules", "rules (offline)"
+    LLM = "llm", "LLM"
+
+
+class LabelingState(models.TextChoices):
+    PENDING = "pending", "pending"
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+
+
+class SuggestionStatus(models.TextChoices):
+    VALID = "valid", "valid"
+    FAILED = "failed", "failed validation"
+
+
+class LabelingJob(models.Model):
+    """What still has to be done: one clause for one labeler configuration.
+
+    The database, not the broker, is the source of truth: a message lost in Redis leaves its job
+    queued here, and the reconciler enqueues it again.
+    """
+
+    clause = models.ForeignKey(Clause, related_name="labeling_jobs", on_delete=models.CASCADE)
+    labeler = models.CharField(max_length=16, choices=LabelerName.choices)
+    model = models.CharField(max_length=100, blank=True)
+    prompt_version = models.CharField(max_length=100)
+    state = models.CharField(
+        max_length=16, choices=LabelingState.choices, default=LabelingState.PENDING
+    )
+    reason = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)  # task runs
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clause", "labeler", "model", "prompt_version"], name="job_unique_config"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "updated_at"], name="job_state_updated")]
+
+    def __str__(self) -> str:
+        return f"{self.labeler} clause {self.clause_id}: {self.state}"
+
+
+class Suggestion(models.Model):
+    """A labeler's labels for a clause (or, if they never validated, the last error and output)."""
+
+    clause = models.ForeignKey(Clause, related_name="suggestions", on_delete=models.CASCADE)
+    labeler = models.CharField(max_length=16, choices=LabelerName.choices)
+    model = models.CharField(max_length=100, blank=True)
+    prompt_version = models.CharField(max_length=100)
+    schema_version = models.CharField(max_length=8)
+    status = models.CharField(max_length=16, choices=SuggestionStatus.choices)
+    labels = models.JSONField(null=True, blank=True)
+    confidence = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    raw_output = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    requests = models.PositiveIntegerField(default=0)
+    cached = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One suggestion per configuration: a duplicate delivery of a task changes nothing.
+            models.UniqueConstraint(
+                fields=["clause", "labeler", "model", "prompt_version"],
+                name="suggestion_unique_config",
+            )
+        ]
+        indexes = [models.Index(fields=["labeler", "status"], name="suggestion_labeler_status")]
+
+    def __str__(self) -> str:
+        return f"{self.labeler} → clause {self.clause_id} ({self.status})"
+
+
+class LabelAttempt(models.Model):
+    """One HTTP request to a model, kept for cost and reliability figures."""
+
+    job = models.ForeignKey(LabelingJob, related_name="label_attempts", on_delete=models.CASCADE)
+    status = models.CharField(max_length=16)  # ok | invalid | http_error | timeout | rate_limited
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of job {self.job_id}: {self.status}"
+
+
+class LLMResponseCache(models.Model):
+    """Answers keyed by (clause text, prompt version, model, parameters): re-running is free."""
+
+    key = models.CharField(max_length=64, unique=True)
+    labels = models.JSONField()
+    raw_output = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ClauseAgreement(models.Model):
+    """Field-by-field agreement of the rule and LLM labelers; the review queue puts
+    disagreements first."""
+
+    clause = models.OneToOneField(Clause, related_name="agreement", on_delete=models.CASCADE)
+    fields = models.JSONField(default=dict)  # field -> True (agree) / False
+    disagreements = models.PositiveIntegerField(default=0, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"clause {self.clause_id}: {self.disagreements} disagreements"

@@ -9,7 +9,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from reviewapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from reviewapp.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_json,
+    env_list,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -117,10 +126,55 @@ IMPORT_PARSE_PROCESSES = env_int("IMPORT_PARSE_PROCESSES", 2, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 200, minimum=1)
 
-# --- LLM (used by the labeling pipeline) ------------------------------------------------------
+# --- Labeling ---------------------------------------------------------------------------------
+# Any OpenAI-compatible endpoint: OpenAI, DeepSeek, Qwen (DashScope), vLLM, Ollama, or the fake
+# server (`manage.py fake_llm_server`). DeepSeek and Ollama need LLM_MODE=json or md_json.
 LLM_BASE_URL = env_url("LLM_BASE_URL", None, schemes=("http", "https"))
 LLM_API_KEY = env_str("LLM_API_KEY", "")
 LLM_MODEL = env_str("LLM_MODEL", "")
+LLM_MODE = env_choice("LLM_MODE", "tools", ("tools", "json", "md_json"))
+LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.0, minimum=0.0)
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0, minimum=1.0)
+LLM_PROMPT = env_str("LLM_PROMPT", "label-clause-v1")
+# Shared by every worker through Redis (0 = no limit).
+LLM_REQUESTS_PER_MINUTE = env_int("LLM_REQUESTS_PER_MINUTE", 0, minimum=0)
+LLM_TOKENS_PER_MINUTE = env_int("LLM_TOKENS_PER_MINUTE", 0, minimum=0)
+# Price per million tokens by model: {"gpt-4o-mini": {"input": 0.15, "output": 0.6}}.
+LLM_PRICES = env_json("LLM_PRICES", {})
+
+# One retry budget across the layers: HTTP retries of the openai client (429/5xx/timeouts, with
+# backoff, jitter and Retry-After), instructor's re-asks after a validation error, and Celery
+# retries of the task. The worst case is their product; it may not exceed the budget.
+LLM_HTTP_RETRIES = env_int("LLM_HTTP_RETRIES", 1, minimum=0)
+LLM_VALIDATION_ATTEMPTS = env_int("LLM_VALIDATION_ATTEMPTS", 2, minimum=1)
+LABEL_TASK_RETRIES = env_int("LABEL_TASK_RETRIES", 1, minimum=0)
+LLM_REQUEST_BUDGET = env_int("LLM_REQUEST_BUDGET", 8, minimum=1)
+_worst_case = (1 + LLM_HTTP_RETRIES) * LLM_VALIDATION_ATTEMPTS * (1 + LABEL_TASK_RETRIES)
+if _worst_case > LLM_REQUEST_BUDGET:
+    raise ImproperlyConfigured(
+        f"Retry layers allow {_worst_case} requests per clause ((1 + LLM_HTTP_RETRIES) x "
+        f"LLM_VALIDATION_ATTEMPTS x (1 + LABEL_TASK_RETRIES)), more than LLM_REQUEST_BUDGET="
+        f"{LLM_REQUEST_BUDGET}."
+    )
+
+# Task time limits stay below the broker's visibility timeout, so a slow task is stopped before
+# Redis hands its message to another worker.
+LABEL_TASK_SOFT_TIME_LIMIT = env_int("LABEL_TASK_SOFT_TIME_LIMIT", 240, minimum=1)
+LABEL_TASK_TIME_LIMIT = env_int("LABEL_TASK_TIME_LIMIT", 300, minimum=1)
+# A job queued or running for longer than this is re-enqueued by the reconciler (beat).
+LABEL_STUCK_AFTER_SECONDS = env_int("LABEL_STUCK_AFTER_SECONDS", 600, minimum=1)
+LABEL_RECONCILE_EVERY_SECONDS = env_int("LABEL_RECONCILE_EVERY_SECONDS", 60, minimum=1)
+if (
+    not LABEL_TASK_SOFT_TIME_LIMIT
+    < LABEL_TASK_TIME_LIMIT
+    < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+):
+    raise ImproperlyConfigured(
+        "Need LABEL_TASK_SOFT_TIME_LIMIT < LABEL_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT."
+    )
+CELERY_BEAT_SCHEDULE = {
+    "labeling-reconcile": {"task": "labeling.reconcile", "schedule": LABEL_RECONCILE_EVERY_SECONDS}
+}
 
 if not DEBUG and SECRET_KEY.startswith("insecure"):
     raise ImproperlyConfigured("SECRET_KEY must be set to a real secret when DEBUG is off.")

@@ -20,6 +20,9 @@ from reviewapp.importing.errors import ImportRejected
 from reviewapp.models import ImportOutcome, ImportSource
 from reviewapp.services.plan_import import FileOutcome, plans_import, plans_parse
 
+LABELER_NEEDS_DRY_RUN = (
+    "--labeler goes with --dry-run; to label imported plans use manage.py label."
+)
 NO_FILES_FOUND = "No importable files found under: {paths}"
 PATH_NOT_FOUND = "No such file or folder: {path}"
 
@@ -38,12 +41,19 @@ class Command(BaseCommand):
             action="store_true",
             help="parse and segment only; print one JSON line per clause; write nothing",
         )
+        parser.add_argument(
+            "--labeler",
+            choices=["rules", "llm"],
+            help="with --dry-run: add each clause's suggested labels (schema JSON)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
         files = _collect(options["paths"])
+        if options["labeler"] and not options["dry_run"]:
+            raise CommandError(LABELER_NEEDS_DRY_RUN)
         if options["dry_run"]:
-            self._dry_run(files)
+            self._dry_run(files, options["labeler"])
             return
         bar = tqdm(
             total=len(files),
@@ -67,7 +77,15 @@ class Command(BaseCommand):
         if any(o.outcome == ImportOutcome.REJECTED for o in outcomes):
             raise CommandError("Some files were rejected (see the table above).", returncode=1)
 
-    def _dry_run(self, files: list[Path]) -> None:
+    def _dry_run(self, files: list[Path], labeler_name: str | None) -> None:
+        labeler = None
+        if labeler_name:
+            from reviewapp.services.labeling import labeler_build
+
+            try:
+                labeler = labeler_build(name=labeler_name)
+            except (ValueError, FileNotFoundError) as exc:
+                raise CommandError(str(exc)) from None
         rejected = 0
         for candidate, parsed in plans_parse(files=_read_all(files)):
             if isinstance(parsed, ImportRejected):
@@ -88,6 +106,8 @@ class Command(BaseCommand):
                     "responsible_agencies": clause.responsible_agencies,
                     "kind_hint": clause.kind_hint,
                 }
+                if labeler is not None:
+                    line["suggestion"] = _suggest(labeler, clause)
                 self.stdout.write(json.dumps(line, ensure_ascii=False))
         if rejected:
             raise CommandError(f"{rejected} file(s) rejected.", returncode=1)
@@ -138,3 +158,29 @@ def _top_level_name(file_name: str, files: list[Path]) -> str:
         if file_name == str(path) or file_name.startswith(str(path) + "/"):
             return str(path)
     return file_name
+
+
+def _suggest(labeler: Any, clause: Any) -> dict[str, Any]:
+    """The labeler's suggestion for a parsed clause, as the preview shows it."""
+    from reviewapp.labeling.base import ClauseInput
+    from reviewapp.labeling.llm import TransientLLMError
+
+    clause_input = ClauseInput(
+        clause.text,
+        clause.heading_path,
+        clause.lead_agencies,
+        clause.responsible_agencies,
+        clause.kind_hint,
+    )
+    try:
+        result = labeler.label(clause_input)
+    except TransientLLMError as exc:
+        return {"labeler": labeler.name, "error": str(exc)}
+    return {
+        "labeler": labeler.name,
+        "model": labeler.model,
+        "prompt_version": labeler.prompt_version,
+        "labels": result.labels.model_dump(mode="json") if result.labels else None,
+        "confidence": result.confidence,
+        "error": result.error,
+    }

@@ -1,0 +1,236 @@
+"""The LLM labeler: any OpenAI-compatible endpoint through the ``openai`` client and ``instructor``.
+
+- The system prompt (``prompts/``) is static and identical for every clause; the clause goes in
+  the user message as data through instructor's ``context`` (``{{ clause_text }}``), so text in a
+  clause cannot become instructions.
+- The response model is the label schema; its validators check every quote, value, year and
+  agency against the clause (the same ``context``), and instructor re-asks with the error.
+- Every HTTP request — the first, the openai client's own retries (429/5xx/timeouts, with backoff,
+  jitter and Retry-After) and instructor's re-asks — is recorded as an attempt with its tokens and
+  latency, and passes the shared rate limiter first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import instructor
+import openai
+from instructor.core.exceptions import InstructorRetryException
+
+from reviewapp.labeling.base import LABELER_LLM, Attempt, ClauseInput, LabelResult
+from reviewapp.labeling.prompts import USER_TEMPLATE, Prompt
+from reviewapp.labeling.ratelimit import RateLimiter
+from reviewapp.labels.schema import ClauseLabels
+
+MODES = {
+    "tools": instructor.Mode.TOOLS,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+}
+NOT_CONFIGURED = (
+    "The LLM labeler needs LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY for most providers)."
+)
+
+
+class TransientLLMError(Exception):
+    """The endpoint did not answer usefully (rate limit, 5xx, timeout) after the client's
+    retries; trying the task again later may work. ``retry_after`` is the server's hint."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    base_url: str
+    api_key: str
+    model: str
+    mode: str = "tools"
+    temperature: float = 0.0
+    timeout: float = 60.0
+    http_retries: int = 1
+    validation_attempts: int = 2
+
+    def cache_parameters(self) -> dict[str, Any]:
+        """What besides the clause and prompt changes an answer (the response cache key)."""
+        return {"mode": self.mode, "temperature": self.temperature, "base_url": self.base_url}
+
+
+class _AttemptRecorder:
+    """httpx event hooks: one Attempt per HTTP request, and the rate limit before each."""
+
+    def __init__(self, limiter: RateLimiter | None, estimated_tokens: int) -> None:
+        self.attempts: list[Attempt] = []
+        self.limiter = limiter
+        self.estimated_tokens = estimated_tokens
+        self._started: dict[int, float] = {}
+
+    def on_request(self, request: httpx.Request) -> None:
+        if self.limiter is not None:
+            self.limiter.acquire(tokens=self.estimated_tokens)
+        self._started[id(request)] = time.perf_counter()
+
+    def on_response(self, response: httpx.Response) -> None:
+        started = self._started.pop(id(response.request), time.perf_counter())
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        response.read()
+        attempt = Attempt(latency_ms=latency_ms)
+        if response.status_code == 200:
+            try:
+                usage = response.json().get("usage") or {}
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                usage = {}
+            attempt.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            attempt.completion_tokens = int(usage.get("completion_tokens") or 0)
+        elif response.status_code == 429:
+            attempt.status, attempt.error = "rate_limited", response.text[:500]
+        else:
+            attempt.status, attempt.error = (
+                "http_error",
+                f"HTTP {response.status_code}: {response.text[:500]}",
+            )
+        self.attempts.append(attempt)
+
+    def on_timeout(self, request: httpx.Request) -> None:
+        started = self._started.pop(id(request), time.perf_counter())
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        self.attempts.append(Attempt(latency_ms=latency_ms, status="timeout", error="timed out"))
+
+
+class _RecordingTransport(httpx.BaseTransport):
+    """Wraps the real transport so that timeouts and dropped connections are attempts too
+    (httpx's response hook never sees a request that got no response)."""
+
+    def __init__(self, recorder: _AttemptRecorder) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.recorder = recorder
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.inner.handle_request(request)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+            self.recorder.on_timeout(request)
+            raise
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class LLMLabeler:
+    name = LABELER_LLM
+
+    def __init__(
+        self, config: LLMConfig, prompt: Prompt, *, limiter: RateLimiter | None = None
+    ) -> None:
+        if not config.base_url or not config.model:
+            raise ValueError(NOT_CONFIGURED)
+        if config.mode not in MODES:
+            raise ValueError(f"LLM_MODE must be one of {', '.join(MODES)}, not {config.mode!r}")
+        self.config = config
+        self.prompt = prompt
+        self.limiter = limiter
+        self.model = config.model
+        self.prompt_version = prompt.version
+
+    def label(self, clause: ClauseInput) -> LabelResult:
+        estimated = (len(self.prompt.system) + len(clause.text)) // 2 + 400
+        recorder = _AttemptRecorder(self.limiter, estimated)
+        http_client = httpx.Client(
+            transport=_RecordingTransport(recorder),
+            event_hooks={"request": [recorder.on_request], "response": [recorder.on_response]},
+            timeout=self.config.timeout,
+        )
+        client = instructor.from_openai(
+            openai.OpenAI(
+                base_url=self.config.base_url,
+                api_key=self.config.api_key or "not-needed",
+                timeout=self.config.timeout,
+                max_retries=self.config.http_retries,
+                http_client=http_client,
+            ),
+            mode=MODES[self.config.mode],
+        )
+        context = {"clause_text": clause.text, "heading_path": " / ".join(clause.heading_path)}
+        try:
+            labels, completion = client.chat.completions.create_with_completion(
+                model=self.config.model,
+                response_model=ClauseLabels,
+                messages=[
+                    {"role": "system", "content": self.prompt.system},
+                    {"role": "user", "content": USER_TEMPLATE},
+                ],
+                context=context,
+                temperature=self.config.temperature,
+                max_retries=self.config.validation_attempts - 1,
+            )
+        except InstructorRetryException as exc:
+            return self._failure(exc, recorder.attempts)
+        except openai.APIError as exc:
+            raise self._transient(exc, recorder.attempts) from exc
+        finally:
+            http_client.close()
+        return LabelResult(
+            labels=labels,
+            confidence={},
+            raw_output=_raw_output(completion),
+            attempts=recorder.attempts,
+        )
+
+    def _failure(self, exc: InstructorRetryException, attempts: list[Attempt]) -> LabelResult:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, openai.APIError) and not isinstance(
+            cause, openai.APIResponseValidationError
+        ):
+            raise self._transient(cause, attempts) from exc
+        # The model answered but never validly: a failed suggestion, kept for the reviewer.
+        for attempt in attempts:
+            if attempt.status == "ok":
+                attempt.status = "invalid"
+        if attempts and attempts[-1].status == "invalid":
+            attempts[-1].error = _last_error(exc)
+        return LabelResult(
+            labels=None,
+            error=_last_error(exc),
+            raw_output=_raw_output(exc.last_completion),
+            attempts=attempts,
+        )
+
+    def _transient(self, exc: BaseException, attempts: list[Attempt]) -> TransientLLMError:
+        retry_after = None
+        response = getattr(exc, "response", None)
+        if response is not None:
+            header = response.headers.get("retry-after")
+            try:
+                retry_after = float(header) if header else None
+            except ValueError:
+                retry_after = None
+        error = TransientLLMError(f"{type(exc).__name__}: {exc}", retry_after)
+        error.attempts = attempts  # type: ignore[attr-defined]
+        return error
+
+
+def _last_error(exc: InstructorRetryException) -> str:
+    failed = getattr(exc, "failed_attempts", None) or []
+    if failed:
+        return str(getattr(failed[-1], "exception", failed[-1]))[:4000]
+    return str(exc)[:4000]
+
+
+def _raw_output(completion: Any) -> str:
+    """The model's answer as it came: tool-call arguments or message content."""
+    if completion is None:
+        return ""
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError):
+        return str(completion)[:20000]
+    calls = getattr(message, "tool_calls", None) or []
+    if calls:
+        return "\n".join(call.function.arguments or "" for call in calls)[:20000]
+    return (message.content or "")[:20000]
