@@ -18,20 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import instructor
-import openai
-from instructor.core.exceptions import InstructorRetryException
 
 from reviewapp.labeling.base import LABELER_LLM, Attempt, ClauseInput, LabelResult
 from reviewapp.labeling.prompts import USER_TEMPLATE, Prompt
 from reviewapp.labeling.ratelimit import RateLimiter
 from reviewapp.labels.schema import ClauseLabels
 
-MODES = {
-    "tools": instructor.Mode.TOOLS,
-    "json": instructor.Mode.JSON,
-    "md_json": instructor.Mode.MD_JSON,
-}
+# instructor and openai are imported where they are used: they weigh ~50 MiB and ~0.8 s, and
+# every Django process (web, CLI, workers labeling with rules) would otherwise pay for them.
+MODES = ("tools", "json", "md_json")
 NOT_CONFIGURED = (
     "The LLM labeler needs LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY for most providers)."
 )
@@ -139,6 +134,15 @@ class LLMLabeler:
         self.prompt_version = prompt.version
 
     def label(self, clause: ClauseInput) -> LabelResult:
+        import instructor
+        import openai
+        from instructor.core.exceptions import InstructorRetryException
+
+        modes = {
+            "tools": instructor.Mode.TOOLS,
+            "json": instructor.Mode.JSON,
+            "md_json": instructor.Mode.MD_JSON,
+        }
         estimated = (len(self.prompt.system) + len(clause.text)) // 2 + 400
         recorder = _AttemptRecorder(self.limiter, estimated)
         http_client = httpx.Client(
@@ -154,7 +158,7 @@ class LLMLabeler:
                 max_retries=self.config.http_retries,
                 http_client=http_client,
             ),
-            mode=MODES[self.config.mode],
+            mode=modes[self.config.mode],
         )
         context = {"clause_text": clause.text, "heading_path": " / ".join(clause.heading_path)}
         try:
@@ -182,7 +186,9 @@ class LLMLabeler:
             attempts=recorder.attempts,
         )
 
-    def _failure(self, exc: InstructorRetryException, attempts: list[Attempt]) -> LabelResult:
+    def _failure(self, exc: Any, attempts: list[Attempt]) -> LabelResult:
+        import openai
+
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, openai.APIError) and not isinstance(
             cause, openai.APIResponseValidationError
@@ -215,7 +221,7 @@ class LLMLabeler:
         return error
 
 
-def _last_error(exc: InstructorRetryException) -> str:
+def _last_error(exc: Any) -> str:
     failed = getattr(exc, "failed_attempts", None) or []
     if failed:
         return str(getattr(failed[-1], "exception", failed[-1]))[:4000]

@@ -136,17 +136,19 @@ def plans_import(
                 seen_in_batch.setdefault(sha256_of(candidate.data), candidate.name)
         parsed_iter = iter(_parse_chunk(to_parse))
         for index, candidate in enumerate(chunk):
-            outcome = early.get(index) or _store(candidate, next(parsed_iter), batch)
-            ImportFile.objects.create(
-                batch=batch,
-                file_name=outcome.file_name[:500],
-                size=outcome.size,
-                sha256=outcome.sha256,
-                outcome=outcome.outcome,
-                message=outcome.message,
-                plan_id=outcome.plan_id,
-                clause_count=outcome.clause_count,
-            )
+            parsed = None if index in early else next(parsed_iter)
+            with transaction.atomic():  # the plan and its log line: one commit per file
+                outcome = early.get(index) or _store(candidate, parsed, batch)
+                ImportFile.objects.create(
+                    batch=batch,
+                    file_name=outcome.file_name[:500],
+                    size=outcome.size,
+                    sha256=outcome.sha256,
+                    outcome=outcome.outcome,
+                    message=outcome.message,
+                    plan_id=outcome.plan_id,
+                    clause_count=outcome.clause_count,
+                )
             outcomes.append(outcome)
             if on_file_done:
                 on_file_done(outcome)
