@@ -11,3 +11,5 @@ from reviewapp.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 IMPORT_PARSE_PROCESSES = 1
+# Tasks run in the test process; the reliability tests start real Celery workers instead.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -64,11 +64,23 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
     assert "SECRET_KEY is required" in result.stderr
 
 
-def test_without_redis_url_tasks_run_in_process_and_with_it_they_use_redis() -> None:
-    from django.conf import settings
+def _eager(redis_url: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env["DEBUG"] = "1"
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    code = "from django.conf import settings; print(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
-    if settings.REDIS_URL:
-        assert settings.CELERY_TASK_ALWAYS_EAGER is False
-        assert settings.CELERY_BROKER_URL == settings.REDIS_URL
-    else:
-        assert settings.CELERY_TASK_ALWAYS_EAGER is True
+
+def test_without_redis_url_tasks_run_in_process() -> None:
+    assert _eager(None) == "True memory://"
+
+
+def test_with_redis_url_tasks_go_to_redis() -> None:
+    assert _eager("redis://127.0.0.1:6379/5") == "False redis://127.0.0.1:6379/5"

@@ -20,6 +20,10 @@ from reviewapp.services.labeling import labeler_build, labeling_enqueue
 NO_CLAUSES = "No clauses to label: import plans first (manage.py import_plans)."
 NO_SCOPE = "Say which plans to label: --plan ID (repeatable) or --all."
 UNKNOWN_PLAN = "No plan with id {ids}."
+WAITING_FOR_WORKERS = (
+    "Nothing finished yet: is a worker running? (celery -A workers worker); "
+    "--no-wait returns at once, the jobs stay queued in the database."
+)
 
 
 class Command(BaseCommand):
@@ -86,13 +90,18 @@ class Command(BaseCommand):
             disable=options["no_progress"] or not sys.stderr.isatty(),
             file=sys.stderr,
         )
-        deadline = time.monotonic() + options["timeout"]
+        started = time.monotonic()
+        deadline = started + options["timeout"]
         done = 0
+        hinted = False
         while True:
             now_done = jobs.filter(state__in=finished).count()
             bar.update(now_done - done)
             done = now_done
             if done >= total or time.monotonic() > deadline:
                 break
+            if not hinted and done == 0 and time.monotonic() - started > 10:
+                self.stderr.write(WAITING_FOR_WORKERS)
+                hinted = True
             time.sleep(0.5)
         bar.close()
