@@ -179,6 +179,10 @@ class LLMLabeler:
             raise self._transient(exc, recorder.attempts) from exc
         finally:
             http_client.close()
+        # Every answer before the accepted one was re-asked: it did not validate.
+        answered = [a for a in recorder.attempts if a.status == "ok"]
+        for attempt in answered[:-1]:
+            attempt.status = "invalid"
         return LabelResult(
             labels=labels,
             confidence={},
