@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+# Shared fixtures that live in their own module: the fake LLM server.
+pytest_plugins = ["tests.llm_fixtures"]
+
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_FILES = {
     "haidian": SEEDS / "beijing-haidian-2024.txt",

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from reviewapp.models import Clause, LabelAttempt, LabelingJob, Suggestion
 from reviewapp.services.plan_import import plans_import
-from tests.llm_fixtures import TARGET_CLAUSE, fake_llm, llm_job  # noqa: F401
+from tests.llm_fixtures import TARGET_CLAUSE, llm_job
 from workers.tasks import label_clause
 
 pytestmark = pytest.mark.django_db
