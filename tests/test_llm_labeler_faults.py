@@ -140,6 +140,7 @@ def test_json_modes_for_deepseek_and_ollama_work_too(clause, fake_llm, settings,
     settings.LLM_MODE = mode
     job, suggestion = _run(clause, fake_llm, ["ok"])
     assert job.state == "done"
+    assert suggestion.labels["deadlines"] == [2025, 2030]
     body = fake_llm.fake.requests()[-1]
     assert "tools" not in body
 
