@@ -146,6 +146,7 @@ def labeling_reconcile(*, stuck_after_seconds: int | None = None) -> int:
 
     stuck_after = stuck_after_seconds or settings.LABEL_STUCK_AFTER_SECONDS
     cutoff = timezone.now() - timedelta(seconds=stuck_after)
+    _declare_queues()
     stale = Q(updated_at__lt=cutoff) & Q(
         state__in=[LabelingState.QUEUED, LabelingState.RUNNING, LabelingState.PENDING]
     )
@@ -159,6 +160,19 @@ def labeling_reconcile(*, stuck_after_seconds: int | None = None) -> int:
                 label_clause.delay_on_commit(job_id)
                 requeued += 1
     return requeued
+
+
+def _declare_queues() -> None:
+    """Declare the task queues on the broker again. After a Redis restart or FLUSHALL the
+    exchange-to-queue bindings are gone too, and messages sent without them are dropped."""
+    from workers.celery import app
+
+    if app.conf.task_always_eager:
+        return
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.amqp.queues.values():
+            queue(channel).declare()
 
 
 # --- run one job ------------------------------------------------------------------------------
