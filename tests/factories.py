@@ -23,7 +23,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def admin_user() -> User:
-    return UserFactory(username="admin-user", role=ADMIN_GROUP)
+    # As demo_accounts creates admins: staff with every permission, for the Django admin too.
+    return UserFactory(username="admin-user", role=ADMIN_GROUP, is_staff=True, is_superuser=True)
 
 
 def reviewer_user() -> User:
