@@ -276,3 +276,90 @@ class ClauseAgreement(models.Model):
 
     def __str__(self) -> str:
         return f"clause {self.clause_id}: {self.disagreements} disagreements"
+
+
+# --- Review -----------------------------------------------------------------------------------
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "open"
+    REVIEWED = "reviewed", "reviewed"
+    ADJUDICATION = "adjudication", "needs adjudication"
+    NOT_A_CLAUSE = "not_a_clause", "not a clause"
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPTED = "accepted", "accepted unchanged"
+    FIXED = "fixed", "fixed"
+    NOT_A_CLAUSE = "not_a_clause", "not a clause"
+    SKIPPED = "skipped", "skipped"
+    ADJUDICATED = "adjudicated", "adjudicated"
+
+
+class ReviewItem(models.Model):
+    """A clause's place in the review queue. A lean row of its own, so that counting and listing
+    the queue never reads the large text columns of clauses and suggestions."""
+
+    clause = models.OneToOneField(
+        Clause, primary_key=True, related_name="review_item", on_delete=models.CASCADE
+    )
+    plan = models.ForeignKey(Plan, related_name="review_items", on_delete=models.CASCADE)
+    ordinal = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN
+    )
+    # Queue order: 0 labelers disagree, 1 a suggestion failed, 2 low confidence, 3 the rest.
+    priority = models.PositiveSmallIntegerField(default=3)
+    sector = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(max_length=16, blank=True)
+    disagreement = models.BooleanField(default=False)
+    failed = models.BooleanField(default=False)
+    low_confidence = models.BooleanField(default=False)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="review_claims",
+        on_delete=models.SET_NULL,
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    reviews_count = models.PositiveSmallIntegerField(default=0)
+    # Optimistic concurrency: a save names the version it started from.
+    version = models.PositiveIntegerField(default=0)
+    final_labels = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["status", "priority", "plan", "ordinal"], name="review_queue_order"
+            ),
+            models.Index(fields=["claimed_by", "claim_expires_at"], name="review_claims"),
+        ]
+
+    def __str__(self) -> str:
+        return f"clause {self.clause_id}: {self.status}"
+
+
+class Review(models.Model):
+    """One reviewer's decision on a clause: kept forever, with the labels before and after."""
+
+    clause = models.ForeignKey(Clause, related_name="reviews", on_delete=models.CASCADE)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="reviews", on_delete=models.PROTECT
+    )
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices)
+    suggestion = models.ForeignKey(
+        Suggestion, null=True, blank=True, related_name="reviews", on_delete=models.SET_NULL
+    )
+    labels_before = models.JSONField(null=True, blank=True)
+    labels_after = models.JSONField(null=True, blank=True)
+    seconds_spent = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["reviewer", "created_at"], name="review_by_reviewer")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.decision} clause {self.clause_id}"

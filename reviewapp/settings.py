@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "reviewapp.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "reviewapp.urls"
@@ -64,6 +65,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "reviewapp.context_processors.roles",
             ],
         },
     },
@@ -86,13 +88,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "queue"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "reviewapp" / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -179,6 +182,13 @@ if (
 CELERY_BEAT_SCHEDULE = {
     "labeling-reconcile": {"task": "labeling.reconcile", "schedule": LABEL_RECONCILE_EVERY_SECONDS}
 }
+
+# --- Review -----------------------------------------------------------------------------------
+# A claimed clause returns to the queue when its reviewer has not decided within this time.
+REVIEW_CLAIM_TTL_SECONDS = env_int("REVIEW_CLAIM_TTL_SECONDS", 900, minimum=30)
+# Reviews per clause: 2 for double review (the second reviewer labels blind; disagreements go to
+# the admins' adjudication queue).
+REVIEWS_REQUIRED = env_int("REVIEWS_REQUIRED", 1, minimum=1)
 
 if not DEBUG and SECRET_KEY.startswith("insecure"):
     raise ImproperlyConfigured("SECRET_KEY must be set to a real secret when DEBUG is off.")

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 # Shared fixtures that live in their own module: the fake LLM server.
-pytest_plugins = ["tests.llm_fixtures"]
+pytest_plugins = ["tests.llm_fixtures", "tests.review_fixtures"]
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_FILES = {

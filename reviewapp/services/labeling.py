@@ -41,6 +41,7 @@ from reviewapp.models import (
     SuggestionStatus,
 )
 from reviewapp.services.agencies import agency_canonical_names
+from reviewapp.services.review import review_item_refresh
 
 UNKNOWN_LABELER = "Unknown labeler {name!r}: use 'rules' or 'llm'."
 JOB_SKIPPED = "skipped"
@@ -278,6 +279,8 @@ def suggestion_store(
         )
     if result.ok:
         agreement_update(clause_id=job.clause_id)
+    review_item_refresh(clause_id=job.clause_id)
+    if result.ok:
         return _finish(job, LabelingState.DONE, "")
     return _finish(job, LabelingState.FAILED, f"invalid after retries: {result.error}")
 

@@ -1,0 +1,286 @@
+"""The review queue: which clause a reviewer gets next, and what a decision writes.
+
+- Claiming the next clause is atomic: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
+  conditional update elsewhere. A claim expires after REVIEW_CLAIM_TTL_SECONDS and the clause
+  returns to the queue; two reviewers never hold the same clause at once.
+- Saving uses optimistic concurrency: the form carries the item's version, and a save from a
+  stale form is refused rather than overwriting someone else's labels.
+- With REVIEWS_REQUIRED = 2 a second reviewer labels blind (from the suggestion, not the first
+  review); if the two disagree the clause goes to the admins' adjudication queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from reviewapp.labels.compare import fields_agree
+from reviewapp.labels.schema import ClauseLabels
+from reviewapp.models import (
+    Clause,
+    ClauseAgreement,
+    Review,
+    ReviewDecision,
+    ReviewItem,
+    ReviewStatus,
+    Suggestion,
+    SuggestionStatus,
+)
+from reviewapp.services.agencies import agency_canonical_names
+
+STALE_FORM = (
+    "Someone else saved this clause after you opened it. Your changes were not saved: reload "
+    "the clause to see the current labels."
+)
+NOT_YOUR_CLAIM = "This clause is not assigned to you (your claim may have expired). Take the next one."
+ALREADY_REVIEWED_BY_YOU = "You have already reviewed this clause."
+LOW_CONFIDENCE = 0.6
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    plan_id: int | None = None
+    sector: str = ""
+    kind: str = ""
+    disagreement: bool = False
+    failed: bool = False
+    low_confidence: bool = False
+
+
+class ReviewConflict(Exception):
+    """A save lost the race (stale form) or the reviewer does not hold the clause."""
+
+
+# --- keeping the queue in step with labeling --------------------------------------------------
+
+
+def review_item_refresh(*, clause_id: int) -> ReviewItem:
+    """Create or update a clause's queue row from its suggestions and labeler agreement."""
+    clause = Clause.objects.only("id", "plan_id", "ordinal").get(id=clause_id)
+    suggestions = list(
+        Suggestion.objects.filter(clause_id=clause_id).only("status", "labels", "confidence", "labeler")
+    )
+    primary = suggestion_primary(suggestions)
+    agreement = ClauseAgreement.objects.filter(clause_id=clause_id).first()
+    disagreement = bool(agreement and agreement.disagreements)
+    failed = any(s.status == SuggestionStatus.FAILED for s in suggestions)
+    low = bool(
+        primary and primary.confidence and min(primary.confidence.values()) < LOW_CONFIDENCE
+    )
+    priority = 0 if disagreement else 1 if failed else 2 if low else 3
+    labels = primary.labels if primary else {}
+    item, _ = ReviewItem.objects.update_or_create(
+        clause_id=clause_id,
+        defaults={
+            "plan_id": clause.plan_id,
+            "ordinal": clause.ordinal,
+            "priority": priority,
+            "sector": (labels or {}).get("sector", ""),
+            "kind": (labels or {}).get("kind", ""),
+            "disagreement": disagreement,
+            "failed": failed,
+            "low_confidence": low,
+        },
+    )
+    return item
+
+
+def suggestion_primary(suggestions: list[Suggestion]) -> Suggestion | None:
+    """The suggestion a review starts from: a valid LLM one, else a valid rules one."""
+    valid = [s for s in suggestions if s.status == SuggestionStatus.VALID]
+    for labeler in ("llm", "rules"):
+        for suggestion in valid:
+            if suggestion.labeler == labeler:
+                return suggestion
+    return None
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+def queue_items(*, filters: QueueFilters) -> QuerySet[ReviewItem]:
+    items = ReviewItem.objects.filter(status=ReviewStatus.OPEN)
+    if filters.plan_id:
+        items = items.filter(plan_id=filters.plan_id)
+    if filters.sector:
+        items = items.filter(sector=filters.sector)
+    if filters.kind:
+        items = items.filter(kind=filters.kind)
+    if filters.disagreement:
+        items = items.filter(disagreement=True)
+    if filters.failed:
+        items = items.filter(failed=True)
+    if filters.low_confidence:
+        items = items.filter(low_confidence=True)
+    return items.order_by("priority", "plan_id", "ordinal")
+
+
+def _claimable(user: Any) -> Q:
+    now = timezone.now()
+    free = Q(claimed_by__isnull=True) | Q(claim_expires_at__lt=now) | Q(claimed_by=user)
+    return free & ~Q(clause__reviews__reviewer=user)
+
+
+def review_claim_next(*, user: Any, filters: QueueFilters) -> ReviewItem | None:
+    """Give the reviewer the next clause of the queue, atomically. Their earlier claim, if any,
+    is released first."""
+    expires = timezone.now() + timedelta(seconds=settings.REVIEW_CLAIM_TTL_SECONDS)
+    with transaction.atomic():
+        ReviewItem.objects.filter(claimed_by=user).update(claimed_by=None, claim_expires_at=None)
+        candidates = queue_items(filters=filters).filter(_claimable(user))
+        if connection.features.has_select_for_update_skip_locked:
+            item = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+            if item is None:
+                return None
+            ReviewItem.objects.filter(pk=item.pk).update(claimed_by=user, claim_expires_at=expires)
+            item.claimed_by, item.claim_expires_at = user, expires
+            return item
+        # Without SKIP LOCKED: try candidates in order with a conditional update; losing a race
+        # just moves on to the next one.
+        for pk in candidates.values_list("pk", flat=True)[:20]:
+            if ReviewItem.objects.filter(Q(pk=pk) & _claimable(user)).update(
+                claimed_by=user, claim_expires_at=expires
+            ):
+                return ReviewItem.objects.get(pk=pk)
+    return None
+
+
+def review_release(*, user: Any, clause_id: int) -> None:
+    ReviewItem.objects.filter(clause_id=clause_id, claimed_by=user).update(
+        claimed_by=None, claim_expires_at=None
+    )
+
+
+def holds_claim(*, user: Any, item: ReviewItem) -> bool:
+    return (
+        item.claimed_by_id == user.pk
+        and item.claim_expires_at is not None
+        and item.claim_expires_at > timezone.now()
+    )
+
+
+def queue_counts() -> dict[str, int]:
+    counts = {status.value: 0 for status in ReviewStatus}
+    for row in ReviewItem.objects.values("status").annotate(n=Count("pk")):
+        counts[row["status"]] = row["n"]
+    counts["claimed"] = ReviewItem.objects.filter(
+        status=ReviewStatus.OPEN, claim_expires_at__gt=timezone.now()
+    ).count()
+    return counts
+
+
+def plan_progress() -> list[dict[str, Any]]:
+    """Per plan: items reviewed (or not a clause) out of all, for the progress bars."""
+    rows = (
+        ReviewItem.objects.values("plan_id", "plan__title")
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=~Q(status=ReviewStatus.OPEN)),
+        )
+        .order_by("plan_id")
+    )
+    return [
+        {**row, "percent": round(100 * row["done"] / row["total"]) if row["total"] else 0}
+        for row in rows
+    ]
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def review_submit(
+    *,
+    user: Any,
+    clause_id: int,
+    decision: str,
+    version: int,
+    labels: ClauseLabels | None = None,
+    seconds_spent: int = 0,
+    adjudicating: bool = False,
+) -> Review:
+    """Record a decision. ``version`` is the item version the form was made from; a stale form
+    raises ReviewConflict and writes nothing."""
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(clause_id=clause_id)
+        if not adjudicating and not holds_claim(user=user, item=item):
+            raise ReviewConflict(NOT_YOUR_CLAIM)
+        if item.version != version:
+            raise ReviewConflict(STALE_FORM)
+        if not adjudicating and Review.objects.filter(
+            clause_id=clause_id, reviewer=user
+        ).exclude(decision=ReviewDecision.SKIPPED).exists():
+            raise ReviewConflict(ALREADY_REVIEWED_BY_YOU)
+        suggestions = list(Suggestion.objects.filter(clause_id=clause_id))
+        primary = suggestion_primary(suggestions)
+        before = primary.labels if primary else None
+        after = labels.model_dump(mode="json") if labels is not None else None
+        if decision == ReviewDecision.ACCEPTED:
+            after = before
+        if decision in {ReviewDecision.ACCEPTED, ReviewDecision.FIXED} and after is None:
+            raise ValueError("a decision that keeps labels needs labels")
+        review = Review.objects.create(
+            clause_id=clause_id,
+            reviewer=user,
+            decision=decision,
+            suggestion=primary,
+            labels_before=before,
+            labels_after=after,
+            seconds_spent=max(0, min(seconds_spent, 24 * 3600)),
+        )
+        _apply(item, review, adjudicating=adjudicating)
+        return review
+
+
+def _apply(item: ReviewItem, review: Review, *, adjudicating: bool) -> None:
+    item.version += 1
+    item.claimed_by = None
+    item.claim_expires_at = None
+    if review.decision == ReviewDecision.SKIPPED:
+        item.save(update_fields=["version", "claimed_by", "claim_expires_at", "updated_at"])
+        return
+    if adjudicating:
+        item.status = (
+            ReviewStatus.NOT_A_CLAUSE
+            if review.decision == ReviewDecision.NOT_A_CLAUSE
+            else ReviewStatus.REVIEWED
+        )
+        item.final_labels = review.labels_after
+    else:
+        item.reviews_count += 1
+        if item.reviews_count >= settings.REVIEWS_REQUIRED:
+            item.status, item.final_labels = _outcome(item.clause_id)
+    item.save()
+
+
+def _outcome(clause_id: int) -> tuple[str, dict[str, Any] | None]:
+    """Status and final labels once enough reviewers have decided."""
+    decided = list(
+        Review.objects.filter(clause_id=clause_id)
+        .exclude(decision=ReviewDecision.SKIPPED)
+        .order_by("-created_at")[: settings.REVIEWS_REQUIRED]
+    )
+    not_clause = [r.decision == ReviewDecision.NOT_A_CLAUSE for r in decided]
+    if all(not_clause):
+        return ReviewStatus.NOT_A_CLAUSE, None
+    if any(not_clause):
+        return ReviewStatus.ADJUDICATION, None
+    labels = [ClauseLabels.model_validate(r.labels_after) for r in decided]
+    first = labels[0]
+
+    def canonical(names: list[str]) -> list[str]:
+        return agency_canonical_names(names=names)
+
+    for other in labels[1:]:
+        if not all(fields_agree(first, other, canonical=canonical).values()):
+            return ReviewStatus.ADJUDICATION, None
+    return ReviewStatus.REVIEWED, decided[0].labels_after
+
+
+def adjudication_items() -> QuerySet[ReviewItem]:
+    return ReviewItem.objects.filter(status=ReviewStatus.ADJUDICATION).order_by("plan_id", "ordinal")
