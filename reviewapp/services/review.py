@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from reviewapp.labels.compare import fields_agree
 from reviewapp.labels.schema import ClauseLabels
@@ -34,12 +35,15 @@ from reviewapp.models import (
 )
 from reviewapp.services.agencies import agency_canonical_names
 
-STALE_FORM = (
+# Marked for translation; the views translate them when they show them.
+STALE_FORM = gettext_noop(
     "Someone else saved this clause after you opened it. Your changes were not saved: reload "
     "the clause to see the current labels."
 )
-NOT_YOUR_CLAIM = "This clause is not assigned to you (your claim may have expired). Take the next one."
-ALREADY_REVIEWED_BY_YOU = "You have already reviewed this clause."
+NOT_YOUR_CLAIM = gettext_noop(
+    "This clause is not assigned to you (your claim may have expired). Take the next one."
+)
+ALREADY_REVIEWED_BY_YOU = gettext_noop("You have already reviewed this clause.")
 LOW_CONFIDENCE = 0.6
 
 

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from reviewapp.forms.review import (
@@ -45,7 +46,7 @@ from reviewapp.services.review import (
     suggestion_primary,
 )
 
-QUEUE_EMPTY = "No clause left in the queue for these filters."
+QUEUE_EMPTY = gettext_noop("No clause left in the queue for these filters.")
 _ACTIONS = {"accept", "save", "not_a_clause", "skip"}
 
 
