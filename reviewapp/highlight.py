@@ -26,7 +26,10 @@ def highlight_clause(text: str, labels: dict[str, Any] | None) -> SafeString:
             spans.append((start, start + len(quote), "quote"))
     deadlines = {str(y) for y in labels.get("deadlines", [])}
     for match in _YEAR_RE.finditer(text):
-        if any(match.group().startswith(y) for y in deadlines) or match.group() in {"十四五", "十五五"}:
+        if any(match.group().startswith(y) for y in deadlines) or match.group() in {
+            "十四五",
+            "十五五",
+        }:
             spans.append((match.start(), match.end(), "deadline"))
     normalized = normalize_brackets(text)
     for name in labels.get("responsible_agencies", []):

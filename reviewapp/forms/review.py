@@ -76,7 +76,9 @@ class LabelsForm(forms.Form):
     started_at = forms.FloatField(widget=forms.HiddenInput, required=False)
 
 
-def initial_from_labels(labels: dict[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def initial_from_labels(
+    labels: dict[str, Any] | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Form and formset initial data from a labels dict (a suggestion's or a review's)."""
     labels = labels or {}
     form = {

@@ -6,53 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviewapp', '0003_labeling'),
+        ("reviewapp", "0003_labeling"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('accepted', 'accepted unchanged'), ('fixed', 'fixed'), ('not_a_clause', 'not a clause'), ('skipped', 'skipped'), ('adjudicated', 'adjudicated')], max_length=16)),
-                ('labels_before', models.JSONField(blank=True, null=True)),
-                ('labels_after', models.JSONField(blank=True, null=True)),
-                ('seconds_spent', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('clause', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='reviewapp.clause')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to=settings.AUTH_USER_MODEL)),
-                ('suggestion', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reviews', to='reviewapp.suggestion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "accepted unchanged"),
+                            ("fixed", "fixed"),
+                            ("not_a_clause", "not a clause"),
+                            ("skipped", "skipped"),
+                            ("adjudicated", "adjudicated"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("labels_before", models.JSONField(blank=True, null=True)),
+                ("labels_after", models.JSONField(blank=True, null=True)),
+                ("seconds_spent", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "clause",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="reviewapp.clause",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "suggestion",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reviews",
+                        to="reviewapp.suggestion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['reviewer', 'created_at'], name='review_by_reviewer')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(fields=["reviewer", "created_at"], name="review_by_reviewer")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReviewItem',
+            name="ReviewItem",
             fields=[
-                ('clause', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='review_item', serialize=False, to='reviewapp.clause')),
-                ('ordinal', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('open', 'open'), ('reviewed', 'reviewed'), ('adjudication', 'needs adjudication'), ('not_a_clause', 'not a clause')], default='open', max_length=16)),
-                ('priority', models.PositiveSmallIntegerField(default=3)),
-                ('sector', models.CharField(blank=True, max_length=16)),
-                ('kind', models.CharField(blank=True, max_length=16)),
-                ('disagreement', models.BooleanField(default=False)),
-                ('failed', models.BooleanField(default=False)),
-                ('low_confidence', models.BooleanField(default=False)),
-                ('claim_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('reviews_count', models.PositiveSmallIntegerField(default=0)),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('final_labels', models.JSONField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('claimed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='review_claims', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_items', to='reviewapp.plan')),
+                (
+                    "clause",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="review_item",
+                        serialize=False,
+                        to="reviewapp.clause",
+                    ),
+                ),
+                ("ordinal", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "open"),
+                            ("reviewed", "reviewed"),
+                            ("adjudication", "needs adjudication"),
+                            ("not_a_clause", "not a clause"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("priority", models.PositiveSmallIntegerField(default=3)),
+                ("sector", models.CharField(blank=True, max_length=16)),
+                ("kind", models.CharField(blank=True, max_length=16)),
+                ("disagreement", models.BooleanField(default=False)),
+                ("failed", models.BooleanField(default=False)),
+                ("low_confidence", models.BooleanField(default=False)),
+                ("claim_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("reviews_count", models.PositiveSmallIntegerField(default=0)),
+                ("version", models.PositiveIntegerField(default=0)),
+                ("final_labels", models.JSONField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "claimed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="review_claims",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_items",
+                        to="reviewapp.plan",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'priority', 'plan', 'ordinal'], name='review_queue_order'), models.Index(fields=['claimed_by', 'claim_expires_at'], name='review_claims')],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "priority", "plan", "ordinal"], name="review_queue_order"
+                    ),
+                    models.Index(fields=["claimed_by", "claim_expires_at"], name="review_claims"),
+                ],
             },
         ),
     ]

@@ -68,15 +68,15 @@ def review_item_refresh(*, clause_id: int) -> ReviewItem:
     """Create or update a clause's queue row from its suggestions and labeler agreement."""
     clause = Clause.objects.only("id", "plan_id", "ordinal").get(id=clause_id)
     suggestions = list(
-        Suggestion.objects.filter(clause_id=clause_id).only("status", "labels", "confidence", "labeler")
+        Suggestion.objects.filter(clause_id=clause_id).only(
+            "status", "labels", "confidence", "labeler"
+        )
     )
     primary = suggestion_primary(suggestions)
     agreement = ClauseAgreement.objects.filter(clause_id=clause_id).first()
     disagreement = bool(agreement and agreement.disagreements)
     failed = any(s.status == SuggestionStatus.FAILED for s in suggestions)
-    low = bool(
-        primary and primary.confidence and min(primary.confidence.values()) < LOW_CONFIDENCE
-    )
+    low = bool(primary and primary.confidence and min(primary.confidence.values()) < LOW_CONFIDENCE)
     priority = 0 if disagreement else 1 if failed else 2 if low else 3
     labels = primary.labels if primary else {}
     item, _ = ReviewItem.objects.update_or_create(
@@ -216,9 +216,12 @@ def review_submit(
             raise ReviewConflict(NOT_YOUR_CLAIM)
         if item.version != version:
             raise ReviewConflict(STALE_FORM)
-        if not adjudicating and Review.objects.filter(
-            clause_id=clause_id, reviewer=user
-        ).exclude(decision=ReviewDecision.SKIPPED).exists():
+        if (
+            not adjudicating
+            and Review.objects.filter(clause_id=clause_id, reviewer=user)
+            .exclude(decision=ReviewDecision.SKIPPED)
+            .exists()
+        ):
             raise ReviewConflict(ALREADY_REVIEWED_BY_YOU)
         suggestions = list(Suggestion.objects.filter(clause_id=clause_id))
         primary = suggestion_primary(suggestions)
@@ -287,4 +290,6 @@ def _outcome(clause_id: int) -> tuple[str, dict[str, Any] | None]:
 
 
 def adjudication_items() -> QuerySet[ReviewItem]:
-    return ReviewItem.objects.filter(status=ReviewStatus.ADJUDICATION).order_by("plan_id", "ordinal")
+    return ReviewItem.objects.filter(status=ReviewStatus.ADJUDICATION).order_by(
+        "plan_id", "ordinal"
+    )

@@ -54,7 +54,9 @@ def _filters(params: Any) -> QueueFilters:
     plan = params.get("plan", "")
     return QueueFilters(
         plan_id=int(plan) if plan.isdigit() else None,
-        sector=params.get("sector", "") if params.get("sector", "") in {s.value for s in SECTORS} else "",
+        sector=params.get("sector", "")
+        if params.get("sector", "") in {s.value for s in SECTORS}
+        else "",
         kind=params.get("kind", "") if params.get("kind", "") in {k.value for k in Kind} else "",
         disagreement=params.get("disagreement") == "1",
         failed=params.get("failed") == "1",
@@ -129,7 +131,9 @@ def review(request: HttpRequest, clause_id: int) -> HttpResponse:
     return render(
         request,
         "reviewapp/review.html",
-        _review_context(request, item, clause, suggestions, primary, form, targets, errors, adjudicating),
+        _review_context(
+            request, item, clause, suggestions, primary, form, targets, errors, adjudicating
+        ),
     )
 
 
@@ -251,20 +255,31 @@ def _disagreements(primary: Suggestion | None, others: list[Suggestion]) -> dict
         for field in ("kind", "sector", "deadlines", "lead_agencies", "responsible_agencies"):
             if other.labels.get(field) != primary.labels.get(field):
                 value = other.labels.get(field)
-                shown[field] = f"{other.labeler}: {'、'.join(map(str, value)) if isinstance(value, list) else value}"
-        ours = [(t.get("value"), t.get("unit"), t.get("deadline_year")) for t in primary.labels.get("targets", [])]
-        theirs = [(t.get("value"), t.get("unit"), t.get("deadline_year")) for t in other.labels.get("targets", [])]
+                shown[field] = (
+                    f"{other.labeler}: {'、'.join(map(str, value)) if isinstance(value, list) else value}"
+                )
+        ours = [
+            (t.get("value"), t.get("unit"), t.get("deadline_year"))
+            for t in primary.labels.get("targets", [])
+        ]
+        theirs = [
+            (t.get("value"), t.get("unit"), t.get("deadline_year"))
+            for t in other.labels.get("targets", [])
+        ]
         if sorted(map(str, ours)) != sorted(map(str, theirs)):
-            shown["targets"] = f"{other.labeler}: " + "; ".join(f"{v}{u} ({d})" for v, u, d in theirs)
+            shown["targets"] = f"{other.labeler}: " + "; ".join(
+                f"{v}{u} ({d})" for v, u, d in theirs
+            )
     return shown
 
 
 @login_required
 @require_GET
 def clause_history(request: HttpRequest, clause_id: int) -> HttpResponse:
-    if not is_admin(request.user) and not Review.objects.filter(
-        clause_id=clause_id, reviewer=request.user
-    ).exists():
+    if (
+        not is_admin(request.user)
+        and not Review.objects.filter(clause_id=clause_id, reviewer=request.user).exists()
+    ):
         raise Http404  # reviewers see the history of clauses they reviewed themselves
     clause = get_object_or_404(Clause.objects.select_related("plan"), pk=clause_id)
     reviews = Review.objects.filter(clause=clause).select_related("reviewer")
@@ -290,7 +305,11 @@ def adjudication(request: HttpRequest) -> HttpResponse:
 def agency_suggest(request: HttpRequest) -> HttpResponse:
     """htmx: options for the agency autocomplete."""
     typed = next(
-        (request.GET[k] for k in ("q", "lead_agencies", "responsible_agencies") if request.GET.get(k)),
+        (
+            request.GET[k]
+            for k in ("q", "lead_agencies", "responsible_agencies")
+            if request.GET.get(k)
+        ),
         "",
     )
     query = typed.split("、")[-1].strip()  # the name being typed, after the last separator
