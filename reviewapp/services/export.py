@@ -1,0 +1,542 @@
+"""Exporting the curated dataset: one row per reviewed clause.
+
+Rows are streamed from the database in chunks, so memory stays flat however many rows there
+are. Each plan is assigned to train/dev/test from a hash of its own bytes' sha256, so no plan is
+in two splits and adding plans never moves an existing one. A dataset card (README.md) is written
+next to the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db.models import QuerySet
+
+from reviewapp.labels.schema import SCHEMA_VERSION, SECTORS, Kind
+from reviewapp.models import (
+    Clause,
+    Plan,
+    Review,
+    ReviewDecision,
+    ReviewItem,
+    ReviewStatus,
+    Suggestion,
+)
+
+FORMATS = ("jsonl", "csv", "parquet", "label-studio")
+FILE_NAMES = {
+    "jsonl": "clauses.jsonl",
+    "csv": "clauses.csv",
+    "parquet": "clauses.parquet",
+    "label-studio": "label_studio_tasks.json",
+}
+SPLIT_SALT = "carbon-peak-dataset-v1"
+CHUNK = 2000
+NOTHING_TO_EXPORT = (
+    "No reviewed clauses match: review some clauses first, or widen --plans/--since."
+)
+
+
+def plan_split(plan_sha256: str) -> str:
+    """train / dev / test (80/10/10), from the plan's own hash: stable when plans are added."""
+    bucket = int(hashlib.sha256(f"{SPLIT_SALT}:{plan_sha256}".encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 80 else "dev" if bucket < 90 else "test"
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    plan_ids: tuple[int, ...] = ()
+    since: dt.date | None = None
+
+
+@dataclass
+class ExportSummary:
+    rows: int = 0
+    by_split: Counter[str] = field(default_factory=Counter)
+    by_sector: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    by_region: Counter[str] = field(default_factory=Counter)
+    by_decision: Counter[str] = field(default_factory=Counter)
+    plans: set[int] = field(default_factory=set)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows += 1
+        self.plans.add(row["plan"]["id"])
+        self.by_split[row["split"]] += 1
+        self.by_region[row["plan"]["region"] or "—"] += 1
+        self.by_decision[row["decision"]] += 1
+        labels = row["labels"] or {}
+        self.by_sector[labels.get("sector", "not_a_clause")] += 1
+        self.by_kind[labels.get("kind", "not_a_clause")] += 1
+
+
+def exported_items(*, filters: ExportFilters) -> QuerySet[ReviewItem]:
+    items = ReviewItem.objects.filter(status__in=[ReviewStatus.REVIEWED, ReviewStatus.NOT_A_CLAUSE])
+    if filters.plan_ids:
+        items = items.filter(plan_id__in=filters.plan_ids)
+    if filters.since:
+        items = items.filter(updated_at__date__gte=filters.since)
+    return items.order_by("plan_id", "ordinal")
+
+
+def export_rows(*, filters: ExportFilters) -> Iterator[dict[str, Any]]:
+    """Rows in plan and clause order, fetched CHUNK clauses at a time."""
+    ids = exported_items(filters=filters).values_list("pk", flat=True)
+    chunk: list[int] = []
+    for clause_id in ids.iterator(chunk_size=CHUNK):
+        chunk.append(clause_id)
+        if len(chunk) == CHUNK:
+            yield from _chunk_rows(chunk)
+            chunk = []
+    if chunk:
+        yield from _chunk_rows(chunk)
+
+
+def _chunk_rows(clause_ids: list[int]) -> Iterator[dict[str, Any]]:
+    items = {
+        i.pk: i
+        for i in ReviewItem.objects.filter(pk__in=clause_ids).only("pk", "final_labels", "status")
+    }
+    clauses = {
+        c.pk: c
+        for c in Clause.objects.filter(pk__in=clause_ids).only(
+            "pk", "plan_id", "ordinal", "heading_path", "text"
+        )
+    }
+    plan_ids = {c.plan_id for c in clauses.values()}
+    plans = {
+        p.pk: p
+        for p in Plan.objects.filter(pk__in=plan_ids).only(
+            "pk", "title", "region", "issuing_body", "document_number", "issue_date", "sha256"
+        )
+    }
+    suggestions: dict[int, list[dict[str, Any]]] = {}
+    for s in Suggestion.objects.filter(clause_id__in=clause_ids).only(
+        "clause_id", "labeler", "model", "prompt_version", "status", "labels"
+    ):
+        suggestions.setdefault(s.clause_id, []).append(
+            {
+                "labeler": s.labeler,
+                "model": s.model,
+                "prompt_version": s.prompt_version,
+                "status": s.status,
+                "labels": s.labels,
+            }
+        )
+    reviews: dict[int, list[Review]] = {}
+    for r in (
+        Review.objects.filter(clause_id__in=clause_ids)
+        .exclude(decision=ReviewDecision.SKIPPED)
+        .select_related("reviewer")
+        .order_by("created_at")
+    ):
+        reviews.setdefault(r.clause_id, []).append(r)
+    for clause_id in clause_ids:
+        clause = clauses[clause_id]
+        plan = plans[clause.plan_id]
+        item = items[clause_id]
+        clause_reviews = reviews.get(clause_id, [])
+        yield {
+            "clause_id": clause_id,
+            "plan": {
+                "id": plan.pk,
+                "title": plan.title,
+                "region": plan.region,
+                "issuing_body": plan.issuing_body,
+                "document_number": plan.document_number,
+                "issue_date": plan.issue_date.isoformat() if plan.issue_date else None,
+            },
+            "split": plan_split(plan.sha256),
+            "ordinal": clause.ordinal,
+            "heading_path": clause.heading_path,
+            "text": clause.text,
+            "schema_version": SCHEMA_VERSION,
+            "labels": item.final_labels if item.status == ReviewStatus.REVIEWED else None,
+            "decision": _decision(item.status, clause_reviews),
+            "suggestions": suggestions.get(clause_id, []),
+            "reviews": [
+                {
+                    "reviewer": r.reviewer.username,
+                    "decision": r.decision,
+                    "at": r.created_at.isoformat(),
+                    "seconds_spent": r.seconds_spent,
+                }
+                for r in clause_reviews
+            ],
+        }
+
+
+def _decision(status: str, reviews: list[Review]) -> str:
+    """accepted_unchanged / fixed / not_a_clause (adjudicated clauses say how they ended)."""
+    if status == ReviewStatus.NOT_A_CLAUSE:
+        return "not_a_clause"
+    last = reviews[-1].decision if reviews else ""
+    if last == ReviewDecision.ACCEPTED and all(
+        r.decision == ReviewDecision.ACCEPTED for r in reviews
+    ):
+        return "accepted_unchanged"
+    return "fixed"
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+def export_dataset(
+    *,
+    fmt: str,
+    out_dir: Path,
+    filters: ExportFilters,
+    on_row: Callable[[], None] | None = None,
+) -> tuple[Path, ExportSummary]:
+    """Write the dataset in ``fmt`` and its card into ``out_dir``. Returns the data file."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / FILE_NAMES[fmt]
+    summary = ExportSummary()
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for row in export_rows(filters=filters):
+            summary.add(row)
+            if on_row:
+                on_row()
+            yield row
+
+    writer = {
+        "jsonl": _write_jsonl,
+        "csv": _write_csv,
+        "parquet": _write_parquet,
+        "label-studio": _write_label_studio,
+    }[fmt]
+    writer(path, rows())
+    if summary.rows == 0:
+        path.unlink(missing_ok=True)
+        raise ValueError(NOTHING_TO_EXPORT)
+    if fmt == "label-studio":
+        (out_dir / "label_studio_config.xml").write_text(LABEL_STUDIO_CONFIG, encoding="utf-8")
+    (out_dir / "README.md").write_text(dataset_card(summary, fmt, filters), encoding="utf-8")
+    return path, summary
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+CSV_COLUMNS = [
+    "clause_id", "split", "plan_id", "plan_title", "region", "issuing_body", "document_number",
+    "issue_date", "ordinal", "heading_path", "text", "decision", "kind", "sector",
+    "secondary_sectors", "deadlines", "targets", "lead_agencies", "responsible_agencies",
+    "target_count", "reviewers", "suggestions", "schema_version", "labels_json",
+]  # fmt: skip
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Nested fields flattened for spreadsheets; ``labels_json`` keeps them whole."""
+    labels = row["labels"] or {}
+    targets = labels.get("targets", [])
+    plan = row["plan"]
+    return {
+        "clause_id": row["clause_id"],
+        "split": row["split"],
+        "plan_id": plan["id"],
+        "plan_title": plan["title"],
+        "region": plan["region"],
+        "issuing_body": plan["issuing_body"],
+        "document_number": plan["document_number"],
+        "issue_date": plan["issue_date"] or "",
+        "ordinal": row["ordinal"],
+        "heading_path": " / ".join(row["heading_path"]),
+        "text": row["text"],
+        "decision": row["decision"],
+        "kind": labels.get("kind", ""),
+        "sector": labels.get("sector", ""),
+        "secondary_sectors": ";".join(labels.get("secondary_sectors", [])),
+        "deadlines": ";".join(str(y) for y in labels.get("deadlines", [])),
+        "targets": " | ".join(_target_text(t) for t in targets),
+        "lead_agencies": "、".join(labels.get("lead_agencies", [])),
+        "responsible_agencies": "、".join(labels.get("responsible_agencies", [])),
+        "target_count": len(targets),
+        "reviewers": ";".join(r["reviewer"] for r in row["reviews"]),
+        "suggestions": ";".join(
+            f"{s['labeler']}:{s['model']}:{s['prompt_version']}:{s['status']}"
+            for s in row["suggestions"]
+        ),
+        "schema_version": row["schema_version"],
+        "labels_json": json.dumps(row["labels"], ensure_ascii=False) if row["labels"] else "",
+    }
+
+
+def _target_text(target: dict[str, Any]) -> str:
+    value = "" if target.get("value") is None else f"{target['value']:g}"
+    parts = [
+        target.get("indicator", ""),
+        f"{target.get('comparator', '=')}{value}{target.get('unit', '')}",
+    ]
+    if target.get("change") and target["change"] != "level":
+        parts.append(f"{target['change']} vs {target.get('baseline_year')}")
+    if target.get("deadline_year"):
+        parts.append(f"by {target['deadline_year']}")
+    if target.get("start_year"):
+        parts.append(f"from {target['start_year']}")
+    return " ".join(p for p in parts if p)
+
+
+def _write_csv(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    # UTF-8 with BOM: Excel opens Chinese text correctly only with it.
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(csv_row(row))
+
+
+def parquet_schema() -> Any:
+    import pyarrow as pa
+
+    target = pa.struct(
+        [
+            ("indicator", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
+            ("comparator", pa.string()), ("change", pa.string()), ("baseline_year", pa.int32()),
+            ("deadline_year", pa.int32()), ("start_year", pa.int32()), ("quote", pa.string()),
+        ]
+    )  # fmt: skip
+    labels = pa.struct(
+        [
+            ("kind", pa.string()), ("sector", pa.string()),
+            ("secondary_sectors", pa.list_(pa.string())), ("targets", pa.list_(target)),
+            ("deadlines", pa.list_(pa.int32())), ("lead_agencies", pa.list_(pa.string())),
+            ("responsible_agencies", pa.list_(pa.string())),
+        ]
+    )  # fmt: skip
+    plan = pa.struct(
+        [
+            ("id", pa.int64()), ("title", pa.string()), ("region", pa.string()),
+            ("issuing_body", pa.string()), ("document_number", pa.string()),
+            ("issue_date", pa.string()),
+        ]
+    )  # fmt: skip
+    suggestion = pa.struct(
+        [
+            ("labeler", pa.string()), ("model", pa.string()), ("prompt_version", pa.string()),
+            ("status", pa.string()), ("labels", labels),
+        ]
+    )  # fmt: skip
+    review = pa.struct(
+        [
+            ("reviewer", pa.string()),
+            ("decision", pa.string()),
+            ("at", pa.string()),
+            ("seconds_spent", pa.int32()),
+        ]
+    )
+    return pa.schema(
+        [
+            ("clause_id", pa.int64()), ("plan", plan), ("split", pa.string()), ("ordinal", pa.int32()),
+            ("heading_path", pa.list_(pa.string())), ("text", pa.string()),
+            ("schema_version", pa.string()), ("labels", labels), ("decision", pa.string()),
+            ("suggestions", pa.list_(suggestion)), ("reviews", pa.list_(review)),
+        ]
+    )  # fmt: skip
+
+
+def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema()
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == CHUNK:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+
+
+# --- Label Studio -----------------------------------------------------------------------------
+
+LABEL_STUDIO_CONFIG = (
+    """<View>
+  <Text name="text" value="$text"/>
+  <Labels name="target" toName="text"><Label value="target"/><Label value="agency"/></Labels>
+  <Choices name="kind" toName="text" choice="single">
+"""
+    + "".join(f'    <Choice value="{k.value}"/>\n' for k in Kind)
+    + """  </Choices>
+  <Choices name="sector" toName="text" choice="single">
+"""
+    + "".join(f'    <Choice value="{s.value}"/>\n' for s in SECTORS)
+    + """  </Choices>
+  <TextArea name="labels_json" toName="text" editable="true"/>
+</View>
+"""
+)
+
+
+def label_studio_result(labels: dict[str, Any] | None, text: str) -> list[dict[str, Any]]:
+    """Labels as Label Studio results: kind and sector choices, target quotes and agencies as
+    spans of the text, and the whole labels as JSON (nothing is lost)."""
+    if not labels:
+        return []
+    result: list[dict[str, Any]] = [
+        {
+            "from_name": "kind",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [labels["kind"]]},
+        },
+        {
+            "from_name": "sector",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [labels["sector"]]},
+        },
+    ]
+    for target in labels.get("targets", []):
+        start = text.find(target.get("quote", ""))
+        if start >= 0:
+            result.append(_span(start, target["quote"], "target"))
+    for name in labels.get("responsible_agencies", []):
+        start = text.replace("（", "(").replace("）", ")").find(name)
+        if start >= 0:
+            result.append(_span(start, text[start : start + len(name)], "agency"))
+    result.append(
+        {
+            "from_name": "labels_json",
+            "to_name": "text",
+            "type": "textarea",
+            "value": {"text": [json.dumps(labels, ensure_ascii=False)]},
+        }
+    )
+    return result
+
+
+def _span(start: int, text: str, label: str) -> dict[str, Any]:
+    return {
+        "from_name": "target",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": start, "end": start + len(text), "text": text, "labels": [label]},
+    }
+
+
+def label_studio_task(row: dict[str, Any]) -> dict[str, Any]:
+    text = row["text"]
+    return {
+        "data": {
+            "text": text,
+            "clause_id": row["clause_id"],
+            "plan_title": row["plan"]["title"],
+            "heading_path": " / ".join(row["heading_path"]),
+            "split": row["split"],
+        },
+        "predictions": [
+            {
+                "model_version": f"{s['labeler']}:{s['model']}:{s['prompt_version']}",
+                "result": label_studio_result(s["labels"], text),
+            }
+            for s in row["suggestions"]
+            if s["labels"]
+        ],
+        "annotations": [
+            {
+                "result": label_studio_result(row["labels"], text),
+                "was_cancelled": row["labels"] is None,
+                "completed_by": ";".join(r["reviewer"] for r in row["reviews"]),
+            }
+        ],
+    }
+
+
+def _write_label_studio(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[\n")
+        first = True
+        for row in rows:
+            if not first:
+                handle.write(",\n")
+            handle.write(json.dumps(label_studio_task(row), ensure_ascii=False))
+            first = False
+        handle.write("\n]\n")
+
+
+# --- dataset card -----------------------------------------------------------------------------
+
+
+def dataset_card(summary: ExportSummary, fmt: str, filters: ExportFilters) -> str:
+    def table(counter: Counter[str], title: str) -> str:
+        lines = [f"| {title} | clauses |", "|---|---|"]
+        lines += [
+            f"| {key} | {n} |" for key, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return "\n".join(lines)
+
+    sectors = "\n".join(
+        f"| `{code.value}` | {zh} | {covers} |" for code, (zh, covers) in SECTORS.items()
+    )
+    buffer = io.StringIO()
+    buffer.write(
+        f"""# Chinese local carbon-peak plans: reviewed clause labels
+
+Exported {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC as `{FILE_NAMES[fmt]}` ({fmt}).
+Label schema version {SCHEMA_VERSION}. {summary.rows} reviewed clauses from {len(summary.plans)} plans.
+Filters: plans {", ".join(map(str, filters.plan_ids)) or "all"}; reviewed since {filters.since or "the start"}.
+
+## How it was made
+
+Plans (碳达峰实施方案, 实施意见) were imported from their published files, cleaned of web and PDF
+noise and split into clauses (task units with their heading path and responsibility note). Each
+clause was labeled by an offline rule labeler and/or an LLM (the `suggestions` of each row name
+the labeler, model and prompt version), then reviewed by policy experts, who accepted the
+suggestion unchanged, fixed it, or marked the text as not a clause. With double review,
+disagreements were adjudicated by an admin. `labels` are the reviewed labels (null for "not a
+clause"); `decision` says how they came about.
+
+## Splits
+
+Each plan is in exactly one split, chosen from a hash of the plan file's sha256 (80/10/10), so the
+split of a plan never changes when plans are added.
+
+{table(summary.by_split, "split")}
+
+## Counts
+
+{table(summary.by_kind, "kind")}
+
+{table(summary.by_sector, "sector")}
+
+{table(summary.by_region, "region")}
+
+{table(summary.by_decision, "decision")}
+
+## Labels
+
+- `kind`: `target` (states at least one quantified or dated commitment), `measure` (a task
+  without one), `principle` (ideology, principles, preamble, organisation text).
+- `sector`: the primary sector (table below); `secondary_sectors`: others the clause covers.
+- `targets`: every commitment with a value or a deadline: `indicator`, `value` (null for a dated
+  commitment without a number), `unit`, `comparator` (`>=`, `<=`, `=`, `~`), `change` (`level`,
+  `decrease`, `increase`), `baseline_year`, `deadline_year`, `start_year`, and `quote`, the exact
+  substring of the clause it was read from.
+- `deadlines`: the distinct deadline years of the targets.
+- `lead_agencies`, `responsible_agencies`: as written in the responsibility note.
+
+| code | 中文 | covers |
+|---|---|---|
+{sectors}
+"""
+    )
+    return buffer.getvalue()
