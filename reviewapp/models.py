@@ -363,3 +363,36 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} {self.decision} clause {self.clause_id}"
+
+
+# --- Evaluation -------------------------------------------------------------------------------
+
+
+class EvaluationRun(models.Model):
+    """A labeler (or a new prompt version) run over already-reviewed clauses and measured,
+    before it is rolled out to the queue."""
+
+    labeler = models.CharField(max_length=16, choices=LabelerName.choices)
+    model = models.CharField(max_length=100, blank=True)
+    prompt_version = models.CharField(max_length=100)
+    clauses = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.labeler} {self.model} {self.prompt_version} ({self.created_at:%Y-%m-%d})"
+
+
+class EvaluationPrediction(models.Model):
+    run = models.ForeignKey(EvaluationRun, related_name="predictions", on_delete=models.CASCADE)
+    clause = models.ForeignKey(Clause, on_delete=models.CASCADE)
+    labels = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} clause {self.clause_id}"

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reviewapp.views import exports, imports, plans, review
+from reviewapp.views import accuracy, exports, imports, plans, review
 
 urlpatterns = [
     path("", review.queue, name="queue"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("agencies/suggest/", review.agency_suggest, name="agency_suggest"),
     path("plans/", plans.home, name="home"),
     path("export/", exports.export_download, name="export"),
+    path("accuracy/", accuracy.accuracy, name="accuracy"),
     path("plans/<int:plan_id>/", plans.plan_detail, name="plan_detail"),
     path("import/", imports.import_upload, name="import_upload"),
     path("import/<int:batch_id>/", imports.import_batch_detail, name="import_batch"),
