@@ -39,29 +39,22 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"Environment variable {name}={value!r} is not a whole number."
-        ) from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"Environment variable {name}={number} must be >= {minimum}.")
-    return number
+    return _env_number(name, default, int, "a whole number", minimum)
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    return _env_number(name, default, float, "a number", minimum)
+
+
+def _env_number(name, default, parse, what, minimum):  # type: ignore[no-untyped-def]
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        number = float(value)
+        number = parse(value)
     except ValueError:
         raise ImproperlyConfigured(
-            f"Environment variable {name}={value!r} is not a number."
+            f"Environment variable {name}={value!r} is not {what}."
         ) from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"Environment variable {name}={number} must be >= {minimum}.")

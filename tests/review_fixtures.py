@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from reviewapp.models import Clause, Suggestion
+import pytest
+from django.utils import timezone
+
+from reviewapp.models import Clause, ReviewItem, Suggestion
 from reviewapp.services.labeling import clause_input
 from reviewapp.services.plan_import import plans_import
 from reviewapp.services.review import review_item_refresh
@@ -19,6 +22,14 @@ PLAN = (
     "(三)推进光伏建设\n"
     "“十四五”期间全区力争新增光伏装机容量2.9万千瓦。(责任单位:区发展改革委)\n"
 )
+
+
+def claim_for(user, clause_id: int) -> ReviewItem:  # type: ignore[no-untyped-def]
+    """Give this clause to the reviewer, as if the queue had (tests choose the clause)."""
+    ReviewItem.objects.filter(pk=clause_id).update(
+        claimed_by=user, claim_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    return ReviewItem.objects.get(pk=clause_id)
 
 
 def suggest(clause: Clause, labeler: str = "rules", **changes: object) -> Suggestion:

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
-from django.utils import timezone
 
 from reviewapp.labels.schema import ClauseLabels
-from reviewapp.models import Clause, ReviewItem, Suggestion
+from reviewapp.models import Clause, Suggestion
 from reviewapp.services.export import ExportFilters, export_dataset, export_rows, plan_split
 from reviewapp.services.plan_import import plans_import
 from reviewapp.services.review import review_submit
 from tests.factories import UserFactory, admin_user
+from tests.review_fixtures import claim_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _claim(user, clause_id: int) -> ReviewItem:  # type: ignore[no-untyped-def]
-    ReviewItem.objects.filter(pk=clause_id).update(
-        claimed_by=user, claim_expires_at=timezone.now() + timedelta(minutes=5)
-    )
-    return ReviewItem.objects.get(pk=clause_id)
 
 
 @pytest.fixture
@@ -41,7 +33,7 @@ def reviewed(seed_bytes) -> dict[int, dict | None]:  # type: ignore[no-untyped-d
     chosen = with_targets[:2] + clauses[:4] + with_targets[-2:] + clauses[-4:]
     assert len({c.id for c in chosen}) == 12
     for index, clause in enumerate(chosen):
-        item = _claim(user, clause.id)
+        item = claim_for(user, clause.id)
         labels = Suggestion.objects.get(clause=clause).labels
         if index % 4 == 1:
             fixed = {

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from reviewapp.labels.schema import ClauseLabels
 from reviewapp.models import Review, ReviewItem
 from reviewapp.services.review import QueueFilters, review_claim_next, review_submit
 from tests.factories import UserFactory, admin_user
+from tests.review_fixtures import claim_for
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +20,8 @@ def double(settings):  # type: ignore[no-untyped-def]
     settings.REVIEWS_REQUIRED = 2
 
 
-def _claim(user, clause_id: int) -> ReviewItem:  # type: ignore[no-untyped-def]
-    """Give this clause to the reviewer, as if the queue had (tests pick the clause)."""
-    ReviewItem.objects.filter(pk=clause_id).update(
-        claimed_by=user, claim_expires_at=timezone.now() + timedelta(minutes=5)
-    )
-    return ReviewItem.objects.get(pk=clause_id)
-
-
 def _accept(user, clause_id: int, **changes) -> None:  # type: ignore[no-untyped-def]
-    item = _claim(user, clause_id)
+    item = claim_for(user, clause_id)
     if changes:
         from reviewapp.models import Suggestion
 
@@ -85,7 +75,7 @@ def test_the_second_reviewer_does_not_see_the_first_reviewers_labels(
     _accept(UserFactory(username="a"), clause.id, sector="governance")
     second = UserFactory(username="b")
     client.force_login(second)
-    _claim(second, clause.id)
+    claim_for(second, clause.id)
     page = client.get(reverse("review", args=[clause.id]))
     assert page.context["form"].initial["sector"] != "governance"  # from the suggestion
     assert page.context["history"] == []
