@@ -5,7 +5,8 @@
   const form = document.getElementById("review-form");
   if (!form) return;
   const overlay = document.getElementById("shortcuts");
-  let armed = null;
+  let armed = null; // the action waiting for confirmation
+  let armedKey = null; // the key that armed it: pressing it again confirms
 
   function typing(target) {
     return target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
@@ -14,15 +15,17 @@
     const button = form.querySelector(`button[value="${action}"]`);
     if (button) button.click();
   }
-  function arm(action) {
+  function arm(action, key) {
     disarm();
     armed = action;
+    armedKey = key;
     const button = form.querySelector(`button[value="${action}"]`);
     if (button) button.classList.add("armed");
     document.getElementById("armed-hint").hidden = false;
   }
   function disarm() {
     armed = null;
+    armedKey = null;
     form.querySelectorAll("button.armed").forEach((b) => b.classList.remove("armed"));
     document.getElementById("armed-hint").hidden = true;
   }
@@ -55,7 +58,7 @@
       return;
     }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (armed && (event.key === "Enter" || event.key === armed[0])) {
+    if (armed && (event.key === "Enter" || event.key === armedKey)) {
       event.preventDefault();
       const action = armed;
       disarm();
@@ -63,8 +66,8 @@
       return;
     }
     const keys = {
-      a: () => arm("accept"),
-      x: () => arm("not_a_clause"),
+      a: () => arm("accept", "a"),
+      x: () => arm("not_a_clause", "x"),
       s: () => submit("save"),
       k: () => submit("skip"),
       n: () => document.getElementById("next-form").submit(),
@@ -72,6 +75,7 @@
       t: addTargetRow,
       "?": () => { if (overlay) overlay.hidden = !overlay.hidden; },
     };
+    if (armed) disarm(); // any other key cancels a pending confirmation
     const handler = keys[event.key];
     if (handler) {
       event.preventDefault();
