@@ -396,3 +396,20 @@ class EvaluationPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} clause {self.clause_id}"
+
+
+class ReviewCount(models.Model):
+    """How many queue items of a plan are in each review status, kept in step with every status
+    change (same transaction), so the queue page never counts the whole queue."""
+
+    plan = models.ForeignKey(Plan, related_name="review_counts", on_delete=models.CASCADE)
+    status = models.CharField(max_length=16, choices=ReviewStatus.choices)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "status"], name="review_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"plan {self.plan_id} {self.status}: {self.n}"

@@ -15,10 +15,14 @@ ADMIN_GROUP = "admin"
 
 
 def is_admin(user: Any) -> bool:
-    return bool(
-        user.is_authenticated
-        and (user.is_superuser or user.groups.filter(name=ADMIN_GROUP).exists())
-    )
+    if not user.is_authenticated:
+        return False
+    # Asked several times per request (views, templates): one query per user object.
+    cached = getattr(user, "_is_admin", None)
+    if cached is None:
+        cached = user.is_superuser or user.groups.filter(name=ADMIN_GROUP).exists()
+        user._is_admin = cached
+    return bool(cached)
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

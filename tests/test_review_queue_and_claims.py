@@ -125,3 +125,37 @@ def test_two_reviewers_claiming_at_once_never_get_the_same_clause(seed_bytes) ->
         t.join(timeout=60)
     assert len(claimed) == 32
     assert len(set(claimed)) == 32
+
+
+def test_the_kept_counts_always_equal_a_count_of_the_queue(queued, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.db.models import Count
+
+    from reviewapp.services.review import queue_counts, review_submit
+    from tests.review_fixtures import claim_for
+
+    def real() -> dict[str, int]:
+        rows = ReviewItem.objects.values("status").annotate(n=Count("pk"))
+        return {r["status"]: r["n"] for r in rows}
+
+    def kept() -> dict[str, int]:
+        return {k: v for k, v in queue_counts().items() if k != "claimed" and v}
+
+    assert kept() == real() == {"open": 3}
+    first, second = UserFactory(username="a"), UserFactory(username="b")
+    item = claim_for(first, queued[0].id)
+    review_submit(user=first, clause_id=queued[0].id, decision="accepted", version=item.version)
+    item = claim_for(first, queued[1].id)
+    review_submit(user=first, clause_id=queued[1].id, decision="not_a_clause", version=item.version)
+    item = claim_for(first, queued[2].id)
+    review_submit(user=first, clause_id=queued[2].id, decision="skipped", version=item.version)
+    assert kept() == real() == {"open": 1, "reviewed": 1, "not_a_clause": 1}
+    settings.REVIEWS_REQUIRED = 2
+    for user in (first, second):
+        item = claim_for(user, queued[2].id)
+        review_submit(
+            user=user,
+            clause_id=queued[2].id,
+            decision="accepted" if user is first else "not_a_clause",
+            version=item.version,
+        )
+    assert kept() == real() == {"adjudication": 1, "reviewed": 1, "not_a_clause": 1}

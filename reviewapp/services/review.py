@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -26,7 +26,9 @@ from reviewapp.labels.schema import ClauseLabels
 from reviewapp.models import (
     Clause,
     ClauseAgreement,
+    Plan,
     Review,
+    ReviewCount,
     ReviewDecision,
     ReviewItem,
     ReviewStatus,
@@ -79,7 +81,7 @@ def review_item_refresh(*, clause_id: int) -> ReviewItem:
     low = bool(primary and primary.confidence and min(primary.confidence.values()) < LOW_CONFIDENCE)
     priority = 0 if disagreement else 1 if failed else 2 if low else 3
     labels = primary.labels if primary else {}
-    item, _ = ReviewItem.objects.update_or_create(
+    item, created = ReviewItem.objects.update_or_create(
         clause_id=clause_id,
         defaults={
             "plan_id": clause.plan_id,
@@ -92,7 +94,22 @@ def review_item_refresh(*, clause_id: int) -> ReviewItem:
             "low_confidence": low,
         },
     )
+    if created:
+        review_count_move(plan_id=clause.plan_id, old=None, new=ReviewStatus.OPEN)
     return item
+
+
+def review_count_move(*, plan_id: int, old: str | None, new: str | None) -> None:
+    """Move one item between status counts of a plan (call inside the changing transaction)."""
+    if old == new:
+        return
+    if old is not None:
+        ReviewCount.objects.filter(plan_id=plan_id, status=old).update(n=F("n") - 1)
+    if new is not None:
+        ReviewCount.objects.bulk_create(
+            [ReviewCount(plan_id=plan_id, status=new, n=0)], ignore_conflicts=True
+        )
+        ReviewCount.objects.filter(plan_id=plan_id, status=new).update(n=F("n") + 1)
 
 
 def suggestion_primary(suggestions: list[Suggestion]) -> Suggestion | None:
@@ -170,29 +187,44 @@ def holds_claim(*, user: Any, item: ReviewItem) -> bool:
 
 
 def queue_counts() -> dict[str, int]:
+    """Items by status (from the kept counts, not a scan of the queue) and claimed now."""
     counts = {status.value: 0 for status in ReviewStatus}
-    for row in ReviewItem.objects.values("status").annotate(n=Count("pk")):
-        counts[row["status"]] = row["n"]
+    for row in ReviewCount.objects.values("status").annotate(total=Sum("n")):
+        counts[row["status"]] = row["total"] or 0
     counts["claimed"] = ReviewItem.objects.filter(
         status=ReviewStatus.OPEN, claim_expires_at__gt=timezone.now()
     ).count()
     return counts
 
 
-def plan_progress() -> list[dict[str, Any]]:
-    """Per plan: items reviewed (or not a clause) out of all, for the progress bars."""
-    rows = (
-        ReviewItem.objects.values("plan_id", "plan__title")
-        .annotate(
-            total=Count("pk"),
-            done=Count("pk", filter=~Q(status=ReviewStatus.OPEN)),
-        )
-        .order_by("plan_id")
-    )
-    return [
-        {**row, "percent": round(100 * row["done"] / row["total"]) if row["total"] else 0}
-        for row in rows
+PROGRESS_PLANS = 20
+
+
+def plan_progress(*, limit: int = PROGRESS_PLANS) -> list[dict[str, Any]]:
+    """Progress bars for the plans with open items (the first ``limit`` of them), from the kept
+    counts: reviewed (or not a clause) out of all."""
+    per_plan: dict[int, dict[str, int]] = {}
+    for plan_id, status, n in ReviewCount.objects.values_list("plan_id", "status", "n"):
+        per_plan.setdefault(plan_id, {})[status] = n
+    open_plans = sorted(pid for pid, c in per_plan.items() if c.get(ReviewStatus.OPEN, 0) > 0)[
+        :limit
     ]
+    titles = dict(Plan.objects.filter(pk__in=open_plans).values_list("pk", "title"))
+    rows = []
+    for plan_id in open_plans:
+        counts = per_plan[plan_id]
+        total = sum(counts.values())
+        done = total - counts.get(ReviewStatus.OPEN, 0)
+        rows.append(
+            {
+                "plan_id": plan_id,
+                "plan__title": titles.get(plan_id, ""),
+                "total": total,
+                "done": done,
+                "percent": round(100 * done / total) if total else 0,
+            }
+        )
+    return rows
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -245,6 +277,7 @@ def review_submit(
 
 
 def _apply(item: ReviewItem, review: Review, *, adjudicating: bool) -> None:
+    old_status = item.status
     item.version += 1
     item.claimed_by = None
     item.claim_expires_at = None
@@ -263,6 +296,7 @@ def _apply(item: ReviewItem, review: Review, *, adjudicating: bool) -> None:
         if item.reviews_count >= settings.REVIEWS_REQUIRED:
             item.status, item.final_labels = _outcome(item.clause_id)
     item.save()
+    review_count_move(plan_id=item.plan_id, old=old_status, new=item.status)
 
 
 def _outcome(clause_id: int) -> tuple[str, dict[str, Any] | None]:

@@ -68,6 +68,7 @@ def _filters(params: Any) -> QueueFilters:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request.GET)
+    progress = plan_progress()
     upcoming = queue_items(filters=filters).values(
         "clause_id", "plan_id", "ordinal", "priority", "sector", "kind", "disagreement", "failed"
     )[:25]
@@ -76,16 +77,25 @@ def queue(request: HttpRequest) -> HttpResponse:
         "reviewapp/queue.html",
         {
             "counts": queue_counts(),
-            "progress": plan_progress(),
+            "progress": progress,
             "upcoming": upcoming,
             "filters": filters,
             "query": request.GET.urlencode(),
-            "plans": Plan.objects.only("id", "title").order_by("id"),
+            # The plan filter offers the plans with open work (and the one chosen); any plan can
+            # be reviewed from its page on Plans.
+            "plans": _filter_plans(progress, filters.plan_id),
             "sectors": [(code.value, zh) for code, (zh, _c) in SECTORS.items()],
             "kinds": [k.value for k in Kind],
             "is_admin": is_admin(request.user),
         },
     )
+
+
+def _filter_plans(progress: list[dict[str, Any]], chosen: int | None) -> list[tuple[int, str]]:
+    plans = [(row["plan_id"], row["plan__title"]) for row in progress]
+    if chosen and chosen not in {pid for pid, _ in plans}:
+        plans += list(Plan.objects.filter(pk=chosen).values_list("pk", "title"))
+    return plans
 
 
 @login_required
@@ -103,7 +113,10 @@ def queue_next(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review(request: HttpRequest, clause_id: int) -> HttpResponse:
-    item = get_object_or_404(ReviewItem.objects.select_related("clause", "plan"), pk=clause_id)
+    item = get_object_or_404(
+        ReviewItem.objects.select_related("clause", "plan").defer("plan__cleaned_text"),
+        pk=clause_id,
+    )
     adjudicating = is_admin(request.user) and item.status == "adjudication"
     if not (holds_claim(user=request.user, item=item) or adjudicating):
         # Reading a clause one does not hold is allowed to admins (the history), not to
