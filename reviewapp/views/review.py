@@ -253,7 +253,11 @@ def _review_context(
         "history": history,
         "adjudicating": adjudicating,
         "query": request.GET.urlencode(),
-        "agency_names": Agency.objects.values_list("name", flat=True)[:2000],
+        # The agency list is filled by htmx as the reviewer types (agency_suggest), starting
+        # with the names of this clause's suggestion.
+        "agency_names": sorted(
+            set((primary.labels or {}).get("responsible_agencies", [])) if primary else set()
+        ),
     }
 
 
