@@ -17,9 +17,10 @@ What it does
 3. Starts the fake OpenAI-compatible server (``manage.py fake_llm_server``, a subprocess, so its
    threads do not share a GIL with the workers or this script) with 200 ms latency and a limit of
    32 requests in flight, and real Celery worker processes.
-4. Warm-up (not timed): a few extra clauses, so the workers have imported openai/instructor and
-   opened their database connections. Then the timed run: ``labeling_enqueue`` of N clauses,
-   until every job is finished. Wall time = from just before ``labeling_enqueue`` to the latest
+4. The workers import openai and instructor before their pool starts, and a warm-up of 64 extra
+   clauses (not timed) opens their database and broker connections: the timed run measures the
+   steady state. Then the timed run: ``labeling_enqueue`` of N clauses, until every job is
+   finished. Wall time = from just before ``labeling_enqueue`` to the latest
    ``LabelingJob.updated_at`` (written by the worker as it finishes the job).
 5. The fault run: the fake server gets 10% faults (4% HTTP 500, 3% 429 with Retry-After,
    3% hallucinated values that fail validation and are re-asked); the same clauses are labeled
@@ -33,8 +34,9 @@ Measurements
   the thread it ran on, and the time spent inside ``LLMLabeler.label`` (wrapped). The time inside
   the labeler's HTTP calls is the sum of the job's ``LabelAttempt.latency_ms`` (the app's own
   measure: from httpx's request hook to the response read). Per worker slot (thread or pool
-  process), the gap between the end of one task and the start of the next is Celery's own
-  per-task cost (ack, fetching and dispatching the next message). Reported:
+  process), the gap between the end of one task and the start of the next is the time Celery
+  needs to hand the slot its next task (ack, fetch, dispatch; in a busy process also waiting for
+  the GIL or a core). Reported:
     task          = (runtime - HTTP) / runtime        (runtime: prerun -> postrun)
     task + gap    = (runtime + gap - HTTP) / (runtime + gap)   <- the target, <= 5%
     whole run     = 1 - sum(HTTP) / (slots x wall)      (also counts start-up and drain)
@@ -43,7 +45,13 @@ Measurements
   the fault run (failed ones included; a 500 or 429 carries no usage, so counts 0) divided by the
   same for the fault-free run on the same clauses. Target <= 1.1. The fake server's own token
   counters are shown as a cross-check.
-- CPU seconds by process group (/proc), to see where the two cores go.
+- Where the two cores go: CPU seconds per process group from /proc, sampled about once a second
+  (workers with their pool processes, the fake server, Redis, this script, and PostgreSQL: the
+  postmaster, its auxiliary processes and the benchmark database's backends only); the workers'
+  CPU split by the task threads' own CPU clock (``time.thread_time``) into LLMLabeler.label, the
+  rest of the task (Django ORM, psycopg) and outside tasks (Celery itself); the CPU-bound ceiling
+  = cores / CPU ms per clause. CPU used by other processes is shown, with a warning: the machine
+  may be shared.
 
 Exits 0 when every target passes, 1 when one fails, 2 when the benchmark could not run.
 """
@@ -107,6 +115,10 @@ def worker_main(celery_args: list[str]) -> None:
     import django
 
     django.setup()
+    # Imported here, before the pool starts, rather than on each pool process's (or thread's)
+    # first task: the timed run measures the steady state, not a cold start.
+    import instructor  # noqa: F401
+    import openai  # noqa: F401
     from celery import signals
 
     from reviewapp.labeling import llm
@@ -119,21 +131,26 @@ def worker_main(celery_args: list[str]) -> None:
     original_label = llm.LLMLabeler.label
 
     def label(self: Any, clause: Any) -> Any:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         try:
             return original_label(self, clause)
         finally:
             local.labeler = getattr(local, "labeler", 0.0) + time.perf_counter() - started
+            local.labeler_cpu = getattr(local, "labeler_cpu", 0.0) + (
+                time.thread_time() - started_cpu
+            )
 
     llm.LLMLabeler.label = label  # type: ignore[method-assign]
 
     def on_prerun(**_: Any) -> None:
-        local.labeler = 0.0
+        local.labeler = local.labeler_cpu = 0.0
         local.start_wall = time.time()
         local.start = time.perf_counter()
+        local.start_cpu = time.thread_time()  # CPU of this thread only: the task's own
 
     def on_postrun(task_id: str = "", task: Any = None, args: Any = (), state: str = "", **_: Any):  # type: ignore[no-untyped-def]
         runtime = time.perf_counter() - local.start
+        cpu = time.thread_time() - local.start_cpu
         record = {
             "job": args[0] if args else None,
             "task": task_id,
@@ -143,6 +160,8 @@ def worker_main(celery_args: list[str]) -> None:
             "end": local.start_wall + runtime,
             "runtime": runtime,
             "labeler": local.labeler,
+            "cpu": cpu,
+            "labeler_cpu": local.labeler_cpu,
             "state": state,
             "retries": getattr(getattr(task, "request", None), "retries", 0),
         }
@@ -323,10 +342,12 @@ def start_workers(
 # --- CPU accounting (/proc) --------------------------------------------------------------------
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+POSTGRES = "PostgreSQL"
+WORKERS = "celery workers"
 
 
-def _proc_table() -> dict[int, tuple[int, str, float, float]]:
-    """pid -> (ppid, comm, own CPU s, reaped children's CPU s) for every process."""
+def _proc_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (ppid, comm, CPU seconds used so far) for every process."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -337,13 +358,15 @@ def _proc_table() -> dict[int, tuple[int, str, float, float]]:
             continue
         comm = raw[raw.index("(") + 1 : raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2 :].split()
-        own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        reaped = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
-        table[int(entry)] = (int(fields[1]), comm, own, reaped)
+        table[int(entry)] = (
+            int(fields[1]),
+            comm,
+            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+        )
     return table
 
 
-def _machine_busy() -> tuple[float, float]:
+def _machine_cpu() -> tuple[float, float]:
     """(busy CPU s, total CPU s) of the whole machine since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]
@@ -351,36 +374,9 @@ def _machine_busy() -> tuple[float, float]:
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
-def cpu_snapshot(roots: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds used so far by each group: its root processes (and their reaped children)
-    plus every live descendant. PostgreSQL backends serving other databases (someone else's
-    tests) are left to "everything else"."""
-    table = _proc_table()
-    foreign = other_backends()
-    children: dict[int, list[int]] = defaultdict(list)
-    for pid, (ppid, *_rest) in table.items():
-        children[ppid].append(pid)
-    all_roots = {pid for pids in roots.values() for pid in pids} | foreign
-    snapshot = {}
-    for name, pids in roots.items():
-        total = 0.0
-        for root in pids:
-            if root not in table:
-                continue
-            total += table[root][2] + table[root][3]
-            todo = [pid for pid in children.get(root, []) if pid not in all_roots]
-            while todo:
-                pid = todo.pop()
-                total += table[pid][2]
-                todo.extend(p for p in children.get(pid, []) if p not in all_roots)
-        snapshot[name] = total
-    busy, everything = _machine_busy()
-    snapshot["_machine_busy"], snapshot["_machine_total"] = busy, everything
-    return snapshot
-
-
-def other_backends() -> set[int]:
-    """PostgreSQL backends connected to another database than the benchmark's."""
+def _foreign_backends() -> set[int]:
+    """PostgreSQL backends connected to another database than the benchmark's (someone else's
+    tests or benchmarks on the same server)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -391,13 +387,68 @@ def other_backends() -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def postgres_roots() -> list[int]:
-    table = _proc_table()
-    return [
-        pid
-        for pid, (ppid, comm, *_rest) in table.items()
-        if comm == "postgres" and table.get(ppid, (0, ""))[1] != "postgres"
-    ]
+class CpuTracker:
+    """CPU seconds per process group during a run, from /proc, sampled about once a second.
+
+    A group is its root processes and all their descendants (prefork pool processes included);
+    PostgreSQL is the postmaster, its auxiliary processes and the backends of the benchmark's
+    database only. Each process counts from the first sample that sees it (0 if it was born
+    during the run) to the last, so processes that exit during the run still count (up to the
+    last sample before they exit)."""
+
+    def __init__(self, roots: dict[str, list[int]]) -> None:
+        self.roots = roots
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.group: dict[int, str] = {}
+        self.machine_start = self.machine_end = (0.0, 0.0)
+        self.sampled = 0.0
+
+    def start(self) -> None:
+        self.first, self.last, self.group = {}, {}, {}
+        self.machine_start = _machine_cpu()
+        self._sample(initial=True)
+
+    def sample(self, every: float = 1.0) -> None:
+        if time.monotonic() - self.sampled >= every:
+            self._sample(initial=False)
+
+    def finish(self) -> dict[str, float]:
+        self._sample(initial=False)
+        self.machine_end = _machine_cpu()
+        totals = dict.fromkeys([*self.roots, POSTGRES], 0.0)
+        for pid, name in self.group.items():
+            totals[name] += self.last[pid] - self.first[pid]
+        totals["_machine_busy"] = self.machine_end[0] - self.machine_start[0]
+        totals["_machine_total"] = self.machine_end[1] - self.machine_start[1]
+        return totals
+
+    def _sample(self, *, initial: bool) -> None:
+        self.sampled = time.monotonic()
+        table = _proc_table()
+        foreign = _foreign_backends()
+        children: dict[int, list[int]] = defaultdict(list)
+        for pid, (ppid, _comm, _cpu) in table.items():
+            children[ppid].append(pid)
+        roots = {pid for pids in self.roots.values() for pid in pids}
+        members: dict[int, str] = {}
+        for name, pids in self.roots.items():
+            todo = [pid for pid in pids if pid in table]
+            while todo:
+                pid = todo.pop()
+                members[pid] = name
+                todo.extend(c for c in children.get(pid, []) if c not in roots)
+        for pid, (ppid, comm, _cpu) in table.items():
+            if comm == "postgres" and table.get(ppid, (0, ""))[1] != "postgres":  # postmaster
+                members[pid] = POSTGRES
+                for child in children.get(pid, []):
+                    if child not in foreign:
+                        members[child] = POSTGRES
+        for pid, name in members.items():
+            cpu = table[pid][2]
+            self.first.setdefault(pid, cpu if initial else 0.0)
+            self.last[pid] = cpu
+            self.group[pid] = name
 
 
 # --- database and broker -----------------------------------------------------------------------
@@ -520,7 +571,7 @@ def run_labeling(
     clause_ids: list[int],
     workers: Workers,
     server: FakeServer,
-    cpu_roots: dict[str, list[int]],
+    cpu: CpuTracker,
     timeout: float,
 ) -> Run:
     from reviewapp.models import LabelingJob, LabelingState
@@ -529,7 +580,7 @@ def run_labeling(
     terminal = [LabelingState.DONE, LabelingState.FAILED]
     run = Run(name, clause_ids)
     server.reset()
-    before = cpu_snapshot(cpu_roots)
+    cpu.start()
     run.started = time.time()
     run.job_ids = labeling_enqueue(clause_ids=clause_ids, labeler_name="llm")
     run.enqueue_seconds = time.time() - run.started
@@ -542,17 +593,17 @@ def run_labeling(
         if done >= len(run.job_ids):
             break
         workers.check_alive()
+        cpu.sample()
         if done != last_done:
             last_progress, last_done = time.monotonic(), done
         elif time.monotonic() - last_progress > timeout:
             states = dict(Counter(jobs.values_list("state", flat=True)))
             raise BenchError(f"{name}: no progress for {timeout:.0f} s; jobs: {states}")
         time.sleep(0.1)
-    after = cpu_snapshot(cpu_roots)
+    run.cpu = cpu.finish()
     run.server = server.stats()
     latest = jobs.order_by("-updated_at").values_list("updated_at", flat=True).first()
     run.finished = latest.timestamp() if latest else time.time()
-    run.cpu = {key: after[key] - before.get(key, 0.0) for key in after}
     return run
 
 
@@ -587,6 +638,8 @@ class Overhead:
     runtime: float  # sum of task runtimes (prerun -> postrun)
     http: float  # sum of LabelAttempt.latency_ms
     labeler: float  # sum of time inside LLMLabeler.label
+    cpu: float  # sum of the CPU time of the task threads during their tasks
+    labeler_cpu: float  # of which inside LLMLabeler.label
     gaps: float  # sum of idle time on a slot between consecutive tasks
     gap_count: int
     first_start: float  # seconds from enqueue to the first task's start
@@ -629,6 +682,8 @@ def measure_overhead(run: Run, records: list[dict[str, Any]], slots: int) -> Ove
         runtime=sum(r["runtime"] for r in records),
         http=http,
         labeler=sum(r["labeler"] for r in records),
+        cpu=sum(r.get("cpu", 0.0) for r in records),
+        labeler_cpu=sum(r.get("labeler_cpu", 0.0) for r in records),
         gaps=gaps,
         gap_count=gap_count,
         first_start=first - run.started,
@@ -657,7 +712,7 @@ def pct(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value * 100:.1f}%"
 
 
-def print_cpu(run: Run, clauses: int) -> None:
+def print_cpu(run: Run, clauses: int, overhead: Overhead) -> None:
     machine = run.cpu.get("_machine_busy", 0.0)
     capacity = (run.cpu.get("_machine_total", 0.0)) or 1.0
     print(f"  CPU during the run   machine busy {machine / capacity * 100:.0f}% of {os.cpu_count()}"
@@ -671,8 +726,22 @@ def print_cpu(run: Run, clauses: int) -> None:
             f"    {name:<22} {seconds:6.1f} CPU s  {seconds / clauses * 1000:6.2f} ms/clause"
             f"  {seconds / run.wall / (os.cpu_count() or 1) * 100:5.1f}% of the machine"
         )
+        if name == WORKERS and overhead.cpu:
+            parts = [
+                ("in LLMLabeler.label", overhead.labeler_cpu),
+                ("rest of the task", overhead.cpu - overhead.labeler_cpu),
+                ("outside tasks", seconds - overhead.cpu),
+            ]
+            for part, value in parts:
+                print(f"      {part:<20} {value / clauses * 1000:6.2f} ms/clause")
     other = max(0.0, machine - named)
     print(f"    {'everything else':<22} {other:6.1f} CPU s")
+    if named:
+        cores = os.cpu_count() or 1
+        print(
+            f"  CPU-bound ceiling    {cores} cores / {named / clauses * 1000:.1f} CPU ms per clause"
+            f" = {cores * clauses / named:.0f} clauses/s (the benchmark's processes alone)"
+        )
     if other > 0.05 * capacity:
         print(
             f"  WARNING              other processes used {other / capacity * 100:.0f}% of the"
@@ -822,15 +891,16 @@ def run_benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     warmup_ids, clause_ids = ids[:WARMUP_CLAUSES], ids[WARMUP_CLAUSES:]
 
     workers = start_workers(args, env, tmpdir, stack)
-    cpu_roots = {
-        "celery workers": [p.pid for p in workers.processes],
-        "fake LLM server": [server.process.pid],
-        "PostgreSQL": postgres_roots(),
-        "Redis": redis_pid(redis_url),
-        "bench (enqueue, poll)": [os.getpid()],
-    }
-    warmup = run_labeling("warm-up", warmup_ids, workers, server, cpu_roots, args.timeout)
-    main_run = run_labeling("fault-free", clause_ids, workers, server, cpu_roots, args.timeout)
+    cpu = CpuTracker(
+        {
+            WORKERS: [p.pid for p in workers.processes],
+            "fake LLM server": [server.process.pid],
+            "Redis": redis_pid(redis_url),
+            "bench (enqueue, poll)": [os.getpid()],
+        }
+    )
+    warmup = run_labeling("warm-up", warmup_ids, workers, server, cpu, args.timeout)
+    main_run = run_labeling("fault-free", clause_ids, workers, server, cpu, args.timeout)
 
     from django.db.models import Avg, Count, Q
 
@@ -857,7 +927,7 @@ def run_benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         fault_ids = clause_ids[: args.fault_clauses]
         reset_clauses(fault_ids)
         server.configure(faults=FAULTS, seed=FAULT_SEED)
-        fault_run = run_labeling("10% faults", fault_ids, workers, server, cpu_roots, args.timeout)
+        fault_run = run_labeling("10% faults", fault_ids, workers, server, cpu, args.timeout)
         server.configure(faults={})
         fault_tokens = attempt_tokens(fault_run.job_ids)
 
@@ -918,7 +988,7 @@ def run_benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
           " (runtime + gap); target <= 5%")  # fmt: skip
     print(f"  overhead: whole run  {pct(overhead.whole_run)}  1 - HTTP / (slots x wall),"
           " incl. start-up and drain")  # fmt: skip
-    print_cpu(main_run, len(clause_ids))
+    print_cpu(main_run, len(clause_ids), overhead)
     print()
     print("Tokens")
     print(f"  input per clause     {summary['prompt'] or 0:.1f} prompt tokens (mean"
