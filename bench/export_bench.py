@@ -45,7 +45,11 @@ What it does
 Targets: for each format, the export of all rows in under 10 s and a peak RSS under 300 MB
 (the worst run counts); and flat memory: the export's own growth (peak minus the baseline child)
 at all rows at most 1.5x (+16 MB) its growth at a quarter of the rows (a linear growth would be
-4x). Exits 0 when everything passes, 1 when a target fails, 2 when the benchmark could not run.
+4x); no verdict when the quarter is under 4 export chunks (small --clauses). Exits 0 when
+everything passes, 1 when a target fails, 2 when the benchmark could not run.
+
+"Other load" counts every process but the child and its PostgreSQL backend, so it also counts
+the PostgreSQL parallel workers that the export's own queries may start.
 """
 
 from __future__ import annotations

@@ -100,6 +100,26 @@ DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 
 
+def default_pg_url() -> str:
+    """The ``postgres`` database of the server in ``DATABASE_URL`` when that is PostgreSQL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if url.scheme in ("postgres", "postgresql", "pgsql") and url.netloc:
+        return urlunsplit(("postgresql", url.netloc, "/postgres", "", ""))
+    return DEFAULT_PG_URL
+
+
+def default_redis_url() -> str:
+    """The server of ``REDIS_URL``, without its database number."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlsplit(os.environ.get("REDIS_URL", ""))
+    if url.scheme in ("redis", "rediss") and url.netloc:
+        return urlunsplit((url.scheme, url.netloc, "", "", ""))
+    return DEFAULT_REDIS_URL
+
+
 class BenchError(Exception):
     """The benchmark could not run (a service is missing, a process died): exit 2."""
 
@@ -769,11 +789,15 @@ def main(argv: list[str] | None = None) -> int:
         help=f"per worker process (default: {SERVER_CONCURRENCY} / --workers)",
     )
     parser.add_argument("--loglevel", default="INFO", help="the workers' log level (INFO)")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="maintenance database URL")
+    parser.add_argument(
+        "--pg-url",
+        default=default_pg_url(),
+        help="maintenance database (%(default)s; the server of DATABASE_URL if PostgreSQL)",
+    )
     parser.add_argument(
         "--redis-url",
-        default=DEFAULT_REDIS_URL,
-        help="Redis server, without a database number",
+        default=default_redis_url(),
+        help="Redis server, no database number (%(default)s; the server of REDIS_URL if set)",
     )
     parser.add_argument(
         "--redis-db", type=int, default=None, help="Redis database (default: an empty one)"
