@@ -15,7 +15,7 @@ from reviewapp.services.labeling import agreement_update
 from reviewapp.services.plan_import import plans_import
 from tests.factories import admin_user
 from tests.llm_fixtures import TARGET_CLAUSE, llm_job
-from workers.tasks import label_clause
+from workers.tasks import label_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_agreement_is_stored_field_by_field_when_both_labelers_have_labeled(
     clause, fake_llm
 ) -> None:  # type: ignore[no-untyped-def]
     _rules_suggestion(clause, sector="buildings")
-    label_clause.apply(args=[llm_job(clause).id])
+    label_jobs.apply(args=[[llm_job(clause).id]])
     agreement = ClauseAgreement.objects.get(clause=clause)
     assert agreement.fields["sector"] is False
     assert agreement.fields["targets"] is True
@@ -67,13 +67,13 @@ def test_agencies_are_compared_by_canonical_name(clause, fake_llm) -> None:  # t
         "responsible_agencies": ["区城市管理委", "区发改委", "相关街镇"],
     }
     _rules_suggestion(clause, **labels)
-    label_clause.apply(args=[llm_job(clause).id])
+    label_jobs.apply(args=[[llm_job(clause).id]])
     assert ClauseAgreement.objects.get(clause=clause).fields["responsible_agencies"] is True
 
 
 def test_the_cost_of_a_suggestion_comes_from_the_price_table(clause, fake_llm, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LLM_PRICES = {"fake-rules": {"input": 1.0, "output": 2.0}}  # per million tokens
-    label_clause.apply(args=[llm_job(clause).id])
+    label_jobs.apply(args=[[llm_job(clause).id]])
     s = Suggestion.objects.get(labeler="llm")
     expected = (Decimal(s.prompt_tokens) * 1 + Decimal(s.completion_tokens) * 2) / Decimal(
         1_000_000

@@ -17,7 +17,7 @@ from reviewapp.services.labeling import (
     labeling_reconcile,
 )
 from reviewapp.services.plan_import import plans_import
-from workers.tasks import label_clause
+from workers.tasks import label_jobs
 
 # Real commits: tasks are sent on commit (delay_on_commit), as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,8 +64,8 @@ def test_the_same_task_delivered_twice_stores_one_suggestion(seeds_imported) -> 
     job = LabelingJob.objects.create(
         clause=clause, labeler="rules", prompt_version="x", state=LabelingState.QUEUED
     )
-    assert label_clause.apply(args=[job.id]).get() == "done"
-    assert label_clause.apply(args=[job.id]).get() == "skipped"
+    assert label_jobs.apply(args=[[job.id]]).get()["done"] == 1
+    assert label_jobs.apply(args=[[job.id]]).get()["skipped"] == 1
     assert Suggestion.objects.filter(clause=clause).count() == 1
 
 

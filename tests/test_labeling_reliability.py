@@ -26,7 +26,7 @@ from reviewapp.models import Clause, LabelingJob, LabelingState, Suggestion
 from reviewapp.services.labeling import labeling_enqueue, labeling_reconcile
 from reviewapp.services.plan_import import plans_import
 from workers import app
-from workers.tasks import label_clause
+from workers.tasks import label_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
@@ -184,8 +184,8 @@ def test_the_same_task_delivered_twice_to_real_workers_stores_one_suggestion(
     clause_id = batch[0]
     labeling_enqueue(clause_ids=[clause_id], labeler_name="llm")
     job = LabelingJob.objects.get(clause_id=clause_id)
-    label_clause.apply_async(args=[job.id])  # the same message, a second time
-    label_clause.apply_async(args=[job.id])  # and a third
+    label_jobs.apply_async(args=[[job.id]])  # the same message, a second time
+    label_jobs.apply_async(args=[[job.id]])  # and a third
     _wait_until(lambda: _done() == 1, timeout=60)
     time.sleep(2)  # let the duplicates arrive and be skipped
     _assert_exactly_one_suggestion_each([clause_id])

@@ -13,7 +13,7 @@ from django.conf import settings
 from reviewapp.models import Clause, LabelAttempt, LabelingJob, Suggestion
 from reviewapp.services.plan_import import plans_import
 from tests.llm_fixtures import TARGET_CLAUSE, llm_job
-from workers.tasks import label_clause
+from workers.tasks import label_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def clause() -> Clause:
 def _run(clause: Clause, fake_llm, script: list[str]) -> tuple[LabelingJob, Suggestion | None]:  # type: ignore[no-untyped-def]
     fake_llm.fake.update(script=script)
     job = llm_job(clause)
-    label_clause.apply(args=[job.id])
+    label_jobs.apply(args=[[job.id]])
     job.refresh_from_db()
     return job, Suggestion.objects.filter(clause=clause, labeler="llm").first()
 
@@ -152,7 +152,7 @@ def test_the_clause_is_data_in_the_user_message_and_the_system_prompt_is_the_sam
     plans_import(files=[("a.txt", TARGET_CLAUSE.encode()), ("b.txt", hostile.encode())])
     for clause in Clause.objects.order_by("id"):
         job = llm_job(clause)
-        label_clause.apply(args=[job.id])
+        label_jobs.apply(args=[[job.id]])
     first, second = fake_llm.fake.requests()[-2:]
     assert first["messages"][0] == second["messages"][0]  # static prefix, cacheable
     assert first["messages"][0]["role"] == "system"

@@ -3,6 +3,10 @@
 Each task has an explicit name, soft and hard time limits below the broker's visibility timeout,
 late acks with reject-on-worker-lost (a killed worker's message is redelivered), and one bounded
 retry policy (LABEL_TASK_RETRIES) that is part of the overall request budget.
+
+Labeling is sent in batches (LABEL_BATCH_SIZE jobs a message): one claim, one
+read and one write for the batch, and the LLM's requests of a batch in flight together. A batch
+therefore takes about as long as its slowest clause, which is what the time limits bound.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from workers.celery import app
 
 
 @app.task(
-    name="labeling.label_clause",
+    name="labeling.label_jobs",
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -22,22 +26,39 @@ from workers.celery import app
     time_limit=settings.LABEL_TASK_TIME_LIMIT,
     max_retries=settings.LABEL_TASK_RETRIES,
 )
-def label_clause(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
-    from reviewapp.labeling.llm import TransientLLMError
-    from reviewapp.services.labeling import job_fail, job_requeue, job_run, retry_countdown
+def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Label a batch of jobs. Jobs the endpoint could not answer (rate limit, 5xx, timeout) are
+    retried together, once per LABEL_TASK_RETRIES, then failed with the reason."""
+    from reviewapp.services.labeling import (
+        jobs_fail,
+        jobs_requeue,
+        jobs_run,
+        jobs_running_fail,
+        retry_countdown,
+    )
 
     try:
-        return job_run(job_id=job_id).state
-    except TransientLLMError as exc:
-        if self.request.retries < self.max_retries:
-            job_requeue(job_id=job_id, reason=str(exc))
-            countdown = retry_countdown(retries=self.request.retries, retry_after=exc.retry_after)
-            raise self.retry(countdown=countdown, exc=exc) from exc
-        job_fail(job_id=job_id, reason=f"gave up after {self.request.retries + 1} runs: {exc}")
-        return "failed"
+        outcome = jobs_run(job_ids=job_ids)
     except SoftTimeLimitExceeded:
-        job_fail(job_id=job_id, reason="took longer than LABEL_TASK_SOFT_TIME_LIMIT")
-        return "failed"
+        jobs_running_fail(job_ids=job_ids, reason="took longer than LABEL_TASK_SOFT_TIME_LIMIT")
+        return {"failed": len(job_ids)}
+    counts = {state: outcome.count(state) for state in ("done", "failed", "skipped")}
+    if not outcome.transient:
+        return counts
+    retry_ids = sorted(outcome.transient)
+    first = outcome.transient[retry_ids[0]]
+    if self.request.retries < self.max_retries:
+        jobs_requeue(job_ids=retry_ids, reason=str(first))
+        hints = [exc.retry_after for exc in outcome.transient.values() if exc.retry_after]
+        countdown = retry_countdown(
+            retries=self.request.retries, retry_after=max(hints) if hints else None
+        )
+        raise self.retry(args=[retry_ids], countdown=countdown, exc=first)
+    runs = self.request.retries + 1
+    for job_id, exc in outcome.transient.items():
+        jobs_fail(job_ids=[job_id], reason=f"gave up after {runs} runs: {exc}")
+    counts["failed"] += len(retry_ids)
+    return counts
 
 
 @app.task(name="labeling.reconcile", soft_time_limit=50, time_limit=60)

@@ -13,8 +13,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -98,30 +101,66 @@ class _AttemptRecorder:
         self.attempts.append(Attempt(latency_ms=latency_ms, status="timeout", error="timed out"))
 
 
+# The recorder of the label() call running on this thread. The HTTP client is shared by every
+# call (building one costs ~20 ms: an SSL context), so each call finds its own recorder here.
+_current_recorder: ContextVar[_AttemptRecorder | None] = ContextVar(
+    "llm_attempt_recorder", default=None
+)
+
+
+def _on_request(request: httpx.Request) -> None:
+    recorder = _current_recorder.get()
+    if recorder is not None:
+        recorder.on_request(request)
+
+
+def _on_response(response: httpx.Response) -> None:
+    recorder = _current_recorder.get()
+    if recorder is not None:
+        recorder.on_response(response)
+
+
 class _RecordingTransport(httpx.BaseTransport):
     """Wraps the real transport so that timeouts and dropped connections are attempts too
     (httpx's response hook never sees a request that got no response)."""
 
-    def __init__(self, recorder: _AttemptRecorder) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.recorder = recorder
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
             return self.inner.handle_request(request)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
-            self.recorder.on_timeout(request)
+            recorder = _current_recorder.get()
+            if recorder is not None:
+                recorder.on_timeout(request)
             raise
 
     def close(self) -> None:
         self.inner.close()
 
 
+@lru_cache(maxsize=1)
+def _response_model() -> type[ClauseLabels]:
+    """The label schema wrapped once for instructor: unwrapped, instructor builds a new model
+    class (and its JSON schema) on every call, ~4 ms each."""
+    import instructor
+
+    return instructor.openai_schema(ClauseLabels)  # type: ignore[no-any-return]
+
+
 class LLMLabeler:
+    """Thread-safe: one instance (and its connection pool) serves every clause of a process."""
+
     name = LABELER_LLM
 
     def __init__(
-        self, config: LLMConfig, prompt: Prompt, *, limiter: RateLimiter | None = None
+        self,
+        config: LLMConfig,
+        prompt: Prompt,
+        *,
+        limiter: RateLimiter | None = None,
+        max_connections: int = 64,
     ) -> None:
         if not config.base_url or not config.model:
             raise ValueError(NOT_CONFIGURED)
@@ -132,25 +171,35 @@ class LLMLabeler:
         self.limiter = limiter
         self.model = config.model
         self.prompt_version = prompt.version
+        self._max_connections = max_connections
+        self._client: Any = None
+        self._client_lock = threading.Lock()
 
-    def label(self, clause: ClauseInput) -> LabelResult:
+    def _instructor_client(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._build_client()
+            return self._client
+
+    def _build_client(self) -> Any:
         import instructor
         import openai
-        from instructor.core.exceptions import InstructorRetryException
 
         modes = {
             "tools": instructor.Mode.TOOLS,
             "json": instructor.Mode.JSON,
             "md_json": instructor.Mode.MD_JSON,
         }
-        estimated = (len(self.prompt.system) + len(clause.text)) // 2 + 400
-        recorder = _AttemptRecorder(self.limiter, estimated)
+        limits = httpx.Limits(
+            max_connections=self._max_connections,
+            max_keepalive_connections=self._max_connections,
+        )
         http_client = httpx.Client(
-            transport=_RecordingTransport(recorder),
-            event_hooks={"request": [recorder.on_request], "response": [recorder.on_response]},
+            transport=_RecordingTransport(httpx.HTTPTransport(limits=limits)),
+            event_hooks={"request": [_on_request], "response": [_on_response]},
             timeout=self.config.timeout,
         )
-        client = instructor.from_openai(
+        return instructor.from_openai(
             openai.OpenAI(
                 base_url=self.config.base_url,
                 api_key=self.config.api_key or "not-needed",
@@ -160,11 +209,26 @@ class LLMLabeler:
             ),
             mode=modes[self.config.mode],
         )
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.client.close()
+                self._client = None
+
+    def label(self, clause: ClauseInput) -> LabelResult:
+        import openai
+        from instructor.core.exceptions import InstructorRetryException
+
+        client = self._instructor_client()
+        estimated = (len(self.prompt.system) + len(clause.text)) // 2 + 400
+        recorder = _AttemptRecorder(self.limiter, estimated)
         context = {"clause_text": clause.text, "heading_path": " / ".join(clause.heading_path)}
+        token = _current_recorder.set(recorder)
         try:
             labels, completion = client.chat.completions.create_with_completion(
                 model=self.config.model,
-                response_model=ClauseLabels,
+                response_model=_response_model(),
                 messages=[
                     {"role": "system", "content": self.prompt.system},
                     {"role": "user", "content": USER_TEMPLATE},
@@ -178,7 +242,7 @@ class LLMLabeler:
         except openai.APIError as exc:
             raise self._transient(exc, recorder.attempts) from exc
         finally:
-            http_client.close()
+            _current_recorder.reset(token)
         # Every answer before the accepted one was re-asked: it did not validate.
         answered = [a for a in recorder.attempts if a.status == "ok"]
         for attempt in answered[:-1]:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -41,7 +42,7 @@ from reviewapp.models import (
     SuggestionStatus,
 )
 from reviewapp.services.agencies import agency_canonical_names
-from reviewapp.services.review import review_item_refresh
+from reviewapp.services.review import review_items_refresh
 
 UNKNOWN_LABELER = "Unknown labeler {name!r}: use 'rules' or 'llm'."
 JOB_SKIPPED = "skipped"
@@ -60,8 +61,23 @@ def labeler_build(*, name: str) -> Labeler:
     if name == LABELER_RULES:
         return _rule_labeler()
     if name == LABELER_LLM:
-        return LLMLabeler(llm_config(), load_prompt(settings.LLM_PROMPT), limiter=_rate_limiter())
+        return _llm_labeler(
+            llm_config(),
+            settings.LLM_PROMPT,
+            settings.LLM_REQUESTS_PER_MINUTE,
+            settings.LLM_TOKENS_PER_MINUTE,
+            settings.REDIS_URL,
+        )
     raise ValueError(UNKNOWN_LABELER.format(name=name))
+
+
+@lru_cache(maxsize=4)
+def _llm_labeler(
+    config: LLMConfig, prompt: str, rpm: int, tpm: int, redis_url: str | None
+) -> LLMLabeler:
+    """One LLM labeler (and so one connection pool) per process and configuration: building
+    the HTTP client costs more CPU than a whole request to the model."""
+    return LLMLabeler(config, load_prompt(prompt), limiter=_rate_limiter())
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +124,7 @@ def labeling_enqueue(
 ) -> list[int]:
     """Create jobs for these clauses and queue the ones not done yet (all of them with
     ``relabel``). Tasks are sent after the transaction commits. Returns the queued job ids."""
-    from workers.tasks import label_clause
+    from workers.tasks import label_jobs
 
     labeler = labeler_build(name=labeler_name)
     clause_ids = list(clause_ids)
@@ -135,15 +151,21 @@ def labeling_enqueue(
         LabelingJob.objects.filter(id__in=job_ids, state__in=wanted).update(
             state=LabelingState.QUEUED, reason="", updated_at=timezone.now()
         )
-        for job_id in job_ids:
-            label_clause.delay_on_commit(job_id)
+        for batch in _batches(job_ids):
+            label_jobs.delay_on_commit(batch)
     return job_ids
+
+
+def _batches(job_ids: list[int]) -> Iterator[list[int]]:
+    size = settings.LABEL_BATCH_SIZE
+    for start in range(0, len(job_ids), size):
+        yield job_ids[start : start + size]
 
 
 def labeling_reconcile(*, stuck_after_seconds: int | None = None) -> int:
     """Queue again the jobs whose message was lost (Redis restart, FLUSHALL, a killed worker):
     queued or running for too long, or pending and never queued. Returns how many."""
-    from workers.tasks import label_clause
+    from workers.tasks import label_jobs
 
     stuck_after = stuck_after_seconds or settings.LABEL_STUCK_AFTER_SECONDS
     cutoff = timezone.now() - timedelta(seconds=stuck_after)
@@ -151,16 +173,17 @@ def labeling_reconcile(*, stuck_after_seconds: int | None = None) -> int:
     stale = Q(updated_at__lt=cutoff) & Q(
         state__in=[LabelingState.QUEUED, LabelingState.RUNNING, LabelingState.PENDING]
     )
-    requeued = 0
+    requeued: list[int] = []
     with transaction.atomic():
         for job_id, state in LabelingJob.objects.filter(stale).values_list("id", "state"):
             claimed = LabelingJob.objects.filter(
                 id=job_id, state=state, updated_at__lt=cutoff
             ).update(state=LabelingState.QUEUED, updated_at=timezone.now())
             if claimed == 1:
-                label_clause.delay_on_commit(job_id)
-                requeued += 1
-    return requeued
+                requeued.append(job_id)
+        for batch in _batches(requeued):
+            label_jobs.delay_on_commit(batch)
+    return len(requeued)
 
 
 def _declare_queues() -> None:
@@ -176,57 +199,188 @@ def _declare_queues() -> None:
             queue(channel).declare()
 
 
-# --- run one job ------------------------------------------------------------------------------
+# --- run a batch of jobs ----------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    """What became of each job of a batch. ``transient`` jobs are left running: the caller
+    (the Celery task) either queues them again or fails them."""
+
+    states: dict[int, str] = field(default_factory=dict)  # job id -> done | failed | skipped
+    transient: dict[int, TransientLLMError] = field(default_factory=dict)
+
+    def count(self, state: str) -> int:
+        return sum(1 for s in self.states.values() if s == state)
+
+
+def jobs_claim(*, job_ids: Iterable[int]) -> list[int]:
+    """Take the queued jobs (and ones left running by a dead worker) among ``job_ids`` for this
+    worker. One conditional UPDATE … RETURNING: two workers never get the same job."""
+    job_ids = [int(i) for i in job_ids]
+    if not job_ids:
+        return []
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.LABEL_STUCK_AFTER_SECONDS)
+    table = connection.ops.quote_name(LabelingJob._meta.db_table)
+    marks = ", ".join(["%s"] * len(job_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, attempts = attempts + 1, updated_at = %s "
+            f"WHERE id IN ({marks}) AND (state = %s OR (state = %s AND updated_at < %s)) "
+            "RETURNING id",
+            [
+                LabelingState.RUNNING,
+                now,
+                *job_ids,
+                LabelingState.QUEUED,
+                LabelingState.RUNNING,
+                stale,
+            ],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def job_claim(*, job_id: int) -> bool:
-    """Take a queued job (or one left running by a dead worker) for this worker."""
-    stale = timezone.now() - timedelta(seconds=settings.LABEL_STUCK_AFTER_SECONDS)
-    return (
-        LabelingJob.objects.filter(
-            Q(state=LabelingState.QUEUED) | Q(state=LabelingState.RUNNING, updated_at__lt=stale),
-            id=job_id,
-        ).update(state=LabelingState.RUNNING, attempts=F("attempts") + 1, updated_at=timezone.now())
-        == 1
-    )
+    """Take one queued job (or one left running by a dead worker) for this worker."""
+    return jobs_claim(job_ids=[job_id]) == [job_id]
 
 
 def job_run(*, job_id: int) -> RunOutcome:
-    """Run the job's labeler on its clause and store the suggestion. Raises TransientLLMError
-    when the endpoint could not answer (the task decides whether to retry)."""
-    if not job_claim(job_id=job_id):
-        return RunOutcome(JOB_SKIPPED)  # a duplicate delivery, or already done
-    job = LabelingJob.objects.select_related("clause").get(id=job_id)
-    if Suggestion.objects.filter(
-        clause_id=job.clause_id,
-        labeler=job.labeler,
-        model=job.model,
-        prompt_version=job.prompt_version,
-    ).exists():
-        return _finish(job, LabelingState.DONE, "")  # stored before a crash; nothing to redo
-    labeler = labeler_build(name=job.labeler)
-    clause = clause_input(job.clause)
-    cache_key = _cache_key(labeler, clause.text) if job.labeler == LABELER_LLM else None
-    result = _from_cache(cache_key, clause.text) if cache_key else None
-    if result is None:
+    """Run one job (see ``jobs_run``). Raises TransientLLMError when the endpoint could not
+    answer (the task decides whether to retry)."""
+    outcome = jobs_run(job_ids=[job_id])
+    if job_id in outcome.transient:
+        raise outcome.transient[job_id]
+    return RunOutcome(outcome.states.get(job_id, JOB_SKIPPED))
+
+
+def jobs_run(*, job_ids: Iterable[int]) -> BatchOutcome:
+    """Run a batch of jobs: claim them, label their clauses (the LLM's concurrently, one request
+    in flight per clause), and store every result in one transaction.
+
+    Batching is what makes labeling fast: the claim, the reads and the writes are a dozen
+    queries for the whole batch instead of two dozen per clause.
+    """
+    outcome = BatchOutcome()
+    claimed = jobs_claim(job_ids=job_ids)
+    for job_id in job_ids:
+        if job_id not in claimed:
+            outcome.states[job_id] = JOB_SKIPPED  # a duplicate delivery, or already done
+    if not claimed:
+        return outcome
+    jobs = list(
+        LabelingJob.objects.filter(id__in=claimed)
+        .select_related("clause")
+        .only(
+            "id",
+            "clause_id",
+            "labeler",
+            "model",
+            "prompt_version",
+            "clause__text",
+            "clause__heading_path",
+            "clause__lead_agencies",
+            "clause__responsible_agencies",
+            "clause__kind_hint",
+        )
+    )
+    stored = _already_stored(jobs)
+    to_label = [job for job in jobs if job.id not in stored]
+    results: dict[int, LabelResult] = {}
+    cache_keys: dict[int, str] = {}
+    for labeler_name in sorted({job.labeler for job in to_label}):
+        group = [job for job in to_label if job.labeler == labeler_name]
+        labeler = labeler_build(name=labeler_name)
+        if labeler_name == LABELER_LLM:
+            cache_keys.update({job.id: _cache_key(labeler, job.clause.text) for job in group})
+            results.update(_from_cache_many(group, cache_keys))
+            group = [job for job in group if job.id not in results]
+        _label_many(labeler, group, results, outcome.transient)
+    with transaction.atomic():
+        _record_attempts_many(to_label, results, outcome.transient)
+        _suggestions_store([job for job in to_label if job.id in results], results, cache_keys)
+        clause_ids = sorted({job.clause_id for job in to_label if job.id in results})
+        agreements_update(clause_ids=[cid for cid in clause_ids if _any_ok(cid, jobs, results)])
+        review_items_refresh(clause_ids=clause_ids)
+        done = [job.id for job in jobs if job.id in stored or _ok(results.get(job.id))]
+        _finish_many(done, LabelingState.DONE, "")
+        for job in jobs:
+            result = results.get(job.id)
+            if result is not None and not result.ok:
+                reason = f"invalid after retries: {result.error}"
+                _finish_many([job.id], LabelingState.FAILED, reason)
+                outcome.states[job.id] = LabelingState.FAILED
+    outcome.states.update({job_id: LabelingState.DONE for job_id in done})
+    return outcome
+
+
+def _ok(result: LabelResult | None) -> bool:
+    return result is not None and result.ok
+
+
+def _any_ok(clause_id: int, jobs: list[LabelingJob], results: dict[int, LabelResult]) -> bool:
+    return any(job.clause_id == clause_id and _ok(results.get(job.id)) for job in jobs)
+
+
+def _already_stored(jobs: list[LabelingJob]) -> set[int]:
+    """Jobs whose suggestion was stored before a crash: nothing to redo."""
+    existing = set(
+        Suggestion.objects.filter(clause_id__in={job.clause_id for job in jobs}).values_list(
+            "clause_id", "labeler", "model", "prompt_version"
+        )
+    )
+    return {
+        job.id
+        for job in jobs
+        if (job.clause_id, job.labeler, job.model, job.prompt_version) in existing
+    }
+
+
+def _label_many(
+    labeler: Labeler,
+    jobs: list[LabelingJob],
+    results: dict[int, LabelResult],
+    transient: dict[int, TransientLLMError],
+) -> None:
+    """Label each job's clause. The LLM's clauses go concurrently (the labeler is thread-safe
+    and the threads never touch the database); the rule labeler is CPU-bound, so in turn."""
+
+    def label(job: LabelingJob) -> tuple[int, LabelResult | TransientLLMError]:
         try:
-            result = labeler.label(clause)
-        except (TransientLLMError, RateLimitWaitTooLong) as exc:
-            _record_attempts(job, getattr(exc, "attempts", []))
-            raise TransientLLMError(
-                str(exc), getattr(exc, "retry_after", None) or getattr(exc, "seconds", None)
-            ) from exc
-    return suggestion_store(job=job, result=result, cache_key=cache_key)
+            return job.id, labeler.label(clause_input(job.clause))
+        except TransientLLMError as exc:
+            return job.id, exc
+        except RateLimitWaitTooLong as exc:
+            error = TransientLLMError(str(exc), exc.seconds)
+            error.attempts = []  # type: ignore[attr-defined]
+            return job.id, error
+
+    if labeler.name == LABELER_LLM and len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="llm") as pool:
+            answers = list(pool.map(label, jobs))
+    else:
+        answers = [label(job) for job in jobs]
+    for job_id, answer in answers:
+        if isinstance(answer, TransientLLMError):
+            transient[job_id] = answer
+        else:
+            results[job_id] = answer
 
 
-def job_fail(*, job_id: int, reason: str) -> None:
-    LabelingJob.objects.filter(id=job_id).update(
+def jobs_fail(*, job_ids: list[int], reason: str) -> None:
+    _finish_many(job_ids, LabelingState.FAILED, reason)
+
+
+def jobs_running_fail(*, job_ids: list[int], reason: str) -> None:
+    """Fail the jobs of a batch that are still running (its time limit ran out)."""
+    LabelingJob.objects.filter(id__in=job_ids, state=LabelingState.RUNNING).update(
         state=LabelingState.FAILED, reason=reason[:4000], updated_at=timezone.now()
     )
 
 
-def job_requeue(*, job_id: int, reason: str) -> None:
-    LabelingJob.objects.filter(id=job_id, state=LabelingState.RUNNING).update(
+def jobs_requeue(*, job_ids: list[int], reason: str) -> None:
+    LabelingJob.objects.filter(id__in=job_ids, state=LabelingState.RUNNING).update(
         state=LabelingState.QUEUED, reason=reason[:4000], updated_at=timezone.now()
     )
 
@@ -238,65 +392,89 @@ def retry_countdown(*, retries: int, retry_after: float | None) -> float:
     return random.uniform(0, min(60.0, 2.0 * 2**retries))
 
 
-@transaction.atomic
 def suggestion_store(
     *, job: LabelingJob, result: LabelResult, cache_key: str | None = None
 ) -> RunOutcome:
-    """Write the suggestion once per configuration (a duplicate run changes nothing), the
-    attempts, the cache entry and the job's final state."""
-    attempts = _record_attempts(job, result.attempts)
-    prompt_tokens = sum(a.prompt_tokens for a in attempts)
-    completion_tokens = sum(a.completion_tokens for a in attempts)
-    status = SuggestionStatus.VALID if result.ok else SuggestionStatus.FAILED
-    _, created = Suggestion.objects.get_or_create(
-        clause_id=job.clause_id,
-        labeler=job.labeler,
-        model=job.model,
-        prompt_version=job.prompt_version,
-        defaults={
-            "schema_version": SCHEMA_VERSION,
-            "status": status,
-            "labels": result.labels.model_dump(mode="json") if result.labels else None,
-            "confidence": result.confidence,
-            "error": result.error,
-            "raw_output": result.raw_output,
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "cost": _cost(job.model, prompt_tokens, completion_tokens),
-            "requests": len(attempts),
-            "cached": result.cached,
-        },
-    )
-    if created and result.ok and cache_key and not result.cached:
-        LLMResponseCache.objects.get_or_create(
-            key=cache_key,
-            defaults={
-                "labels": result.labels.model_dump(mode="json"),  # type: ignore[union-attr]
-                "raw_output": result.raw_output,
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-            },
+    """Store one job's result (see ``jobs_run``, which does this for a whole batch)."""
+    with transaction.atomic():
+        _record_attempts_many([job], {job.id: result}, {})
+        _suggestions_store([job], {job.id: result}, {job.id: cache_key} if cache_key else {})
+        if result.ok:
+            agreements_update(clause_ids=[job.clause_id])
+        review_items_refresh(clause_ids=[job.clause_id])
+        if result.ok:
+            _finish_many([job.id], LabelingState.DONE, "")
+            return RunOutcome(LabelingState.DONE)
+        reason = f"invalid after retries: {result.error}"
+        _finish_many([job.id], LabelingState.FAILED, reason)
+        return RunOutcome(LabelingState.FAILED, reason)
+
+
+def _suggestions_store(
+    jobs: list[LabelingJob], results: dict[int, LabelResult], cache_keys: dict[int, str]
+) -> None:
+    """One suggestion per configuration, whoever writes first (the unique constraint makes a
+    duplicate delivery change nothing), and the cache entries of fresh valid answers."""
+    suggestions, cache_entries = [], []
+    for job in jobs:
+        result = results[job.id]
+        prompt_tokens = sum(a.prompt_tokens for a in result.attempts)
+        completion_tokens = sum(a.completion_tokens for a in result.attempts)
+        labels = result.labels.model_dump(mode="json") if result.labels else None
+        suggestions.append(
+            Suggestion(
+                clause_id=job.clause_id,
+                labeler=job.labeler,
+                model=job.model,
+                prompt_version=job.prompt_version,
+                schema_version=SCHEMA_VERSION,
+                status=SuggestionStatus.VALID if result.ok else SuggestionStatus.FAILED,
+                labels=labels,
+                confidence=result.confidence,
+                error=result.error,
+                raw_output=result.raw_output,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                cost=_cost(job.model, prompt_tokens, completion_tokens),
+                requests=len(result.attempts),
+                cached=result.cached,
+            )
         )
-    if result.ok:
-        agreement_update(clause_id=job.clause_id)
-    review_item_refresh(clause_id=job.clause_id)
-    if result.ok:
-        return _finish(job, LabelingState.DONE, "")
-    return _finish(job, LabelingState.FAILED, f"invalid after retries: {result.error}")
+        key = cache_keys.get(job.id)
+        if result.ok and key and not result.cached:
+            cache_entries.append(
+                LLMResponseCache(
+                    key=key,
+                    labels=labels,
+                    raw_output=result.raw_output,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                )
+            )
+    Suggestion.objects.bulk_create(suggestions, ignore_conflicts=True)
+    LLMResponseCache.objects.bulk_create(cache_entries, ignore_conflicts=True)
 
 
-def _finish(job: LabelingJob, state: str, reason: str) -> RunOutcome:
-    LabelingJob.objects.filter(id=job.id).update(
-        state=state, reason=reason[:4000], updated_at=timezone.now()
-    )
-    return RunOutcome(state, reason)
+def _finish_many(job_ids: list[int], state: str, reason: str) -> None:
+    if job_ids:
+        LabelingJob.objects.filter(id__in=job_ids).update(
+            state=state, reason=reason[:4000], updated_at=timezone.now()
+        )
 
 
-def _record_attempts(job: LabelingJob, attempts: list) -> list:  # type: ignore[type-arg]
-    LabelAttempt.objects.bulk_create(
-        [
+def _record_attempts_many(
+    jobs: list[LabelingJob],
+    results: dict[int, LabelResult],
+    transient: dict[int, TransientLLMError],
+) -> None:
+    """Every HTTP request of the batch, failed ones included (their tokens count)."""
+    rows = []
+    for job in jobs:
+        answer = results.get(job.id)
+        attempts = answer.attempts if answer else getattr(transient.get(job.id), "attempts", [])
+        rows += [
             LabelAttempt(
-                job=job,
+                job_id=job.id,
                 status=a.status,
                 prompt_tokens=a.prompt_tokens,
                 completion_tokens=a.completion_tokens,
@@ -305,8 +483,7 @@ def _record_attempts(job: LabelingJob, attempts: list) -> list:  # type: ignore[
             )
             for a in attempts
         ]
-    )
-    return attempts
+    LabelAttempt.objects.bulk_create(rows)
 
 
 def _cost(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
@@ -334,15 +511,26 @@ def _cache_key(labeler: Labeler, text: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _from_cache(key: str, clause_text: str) -> LabelResult | None:
-    entry = LLMResponseCache.objects.filter(key=key).first()
-    if entry is None:
-        return None
-    try:
-        labels = labels_validate(entry.labels, clause_text=clause_text)
-    except ValidationError:
-        return None
-    return LabelResult(labels=labels, raw_output=entry.raw_output, cached=True)
+def _from_cache_many(jobs: list[LabelingJob], cache_keys: dict[int, str]) -> dict[int, LabelResult]:
+    """Cached answers (one query for the batch), validated again against each clause."""
+    wanted = {cache_keys[job.id] for job in jobs}
+    entries = {
+        key: (labels, raw)
+        for key, labels, raw in LLMResponseCache.objects.filter(key__in=wanted).values_list(
+            "key", "labels", "raw_output"
+        )
+    }
+    results = {}
+    for job in jobs:
+        entry = entries.get(cache_keys[job.id])
+        if entry is None:
+            continue
+        try:
+            labels = labels_validate(entry[0], clause_text=job.clause.text)
+        except ValidationError:
+            continue
+        results[job.id] = LabelResult(labels=labels, raw_output=entry[1], cached=True)
+    return results
 
 
 # --- agreement and progress -------------------------------------------------------------------
@@ -350,23 +538,49 @@ def _from_cache(key: str, clause_text: str) -> LabelResult | None:
 
 def agreement_update(*, clause_id: int) -> ClauseAgreement | None:
     """When both labelers have valid labels for a clause, store where they agree."""
-    latest: dict[str, ClauseLabels] = {}
-    for suggestion in Suggestion.objects.filter(
-        clause_id=clause_id, status=SuggestionStatus.VALID
-    ).order_by("created_at"):
-        latest[suggestion.labeler] = ClauseLabels.model_validate(suggestion.labels)
-    if LabelerName.RULES not in latest or LabelerName.LLM not in latest:
-        return None
+    agreements_update(clause_ids=[clause_id])
+    return ClauseAgreement.objects.filter(clause_id=clause_id).first()
+
+
+def agreements_update(*, clause_ids: Iterable[int]) -> None:
+    """For each clause that both labelers have valid labels for, store where they agree."""
+    latest: dict[int, dict[str, ClauseLabels]] = {}
+    for clause_id, labeler, labels in (
+        Suggestion.objects.filter(clause_id__in=list(clause_ids), status=SuggestionStatus.VALID)
+        .order_by("created_at", "id")
+        .values_list("clause_id", "labeler", "labels")
+    ):
+        latest.setdefault(clause_id, {})[labeler] = ClauseLabels.model_validate(labels)
+    both = {
+        clause_id: by_labeler
+        for clause_id, by_labeler in latest.items()
+        if LabelerName.RULES in by_labeler and LabelerName.LLM in by_labeler
+    }
+    if not both:
+        return
 
     def canonical(names: list[str]) -> list[str]:
         return agency_canonical_names(names=names)
 
-    agree = fields_agree(latest[LabelerName.RULES], latest[LabelerName.LLM], canonical=canonical)
-    agreement, _ = ClauseAgreement.objects.update_or_create(
-        clause_id=clause_id,
-        defaults={"fields": agree, "disagreements": sum(1 for ok in agree.values() if not ok)},
+    rows = []
+    for clause_id, by_labeler in both.items():
+        agree = fields_agree(
+            by_labeler[LabelerName.RULES], by_labeler[LabelerName.LLM], canonical=canonical
+        )
+        rows.append(
+            ClauseAgreement(
+                clause_id=clause_id,
+                fields=agree,
+                disagreements=sum(1 for ok in agree.values() if not ok),
+                updated_at=timezone.now(),
+            )
+        )
+    ClauseAgreement.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["clause"],
+        update_fields=["fields", "disagreements", "updated_at"],
     )
-    return agreement
 
 
 def labeling_progress(*, plan_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:

@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -68,35 +70,100 @@ class ReviewConflict(Exception):
 
 def review_item_refresh(*, clause_id: int) -> ReviewItem:
     """Create or update a clause's queue row from its suggestions and labeler agreement."""
-    clause = Clause.objects.only("id", "plan_id", "ordinal").get(id=clause_id)
-    suggestions = list(
-        Suggestion.objects.filter(clause_id=clause_id).only(
-            "status", "labels", "confidence", "labeler"
+    review_items_refresh(clause_ids=[clause_id])
+    return ReviewItem.objects.get(clause_id=clause_id)
+
+
+def review_items_refresh(*, clause_ids: Iterable[int]) -> None:
+    """Create or update the queue rows of these clauses from their suggestions and labeler
+    agreement: a handful of queries for a whole labeling batch. Call inside a transaction."""
+    clause_ids = sorted(set(clause_ids))
+    if not clause_ids:
+        return
+    positions = dict(
+        (cid, (plan_id, ordinal))
+        for cid, plan_id, ordinal in Clause.objects.filter(id__in=clause_ids).values_list(
+            "id", "plan_id", "ordinal"
         )
     )
+    suggestions: dict[int, list[Suggestion]] = {}
+    for suggestion in Suggestion.objects.filter(clause_id__in=clause_ids).only(
+        "clause_id", "status", "labels", "confidence", "labeler"
+    ):
+        suggestions.setdefault(suggestion.clause_id, []).append(suggestion)
+    disagreeing = set(
+        ClauseAgreement.objects.filter(clause_id__in=clause_ids, disagreements__gt=0).values_list(
+            "clause_id", flat=True
+        )
+    )
+    items = {}
+    for clause_id, (plan_id, ordinal) in positions.items():
+        items[clause_id] = _queue_row(
+            clause_id, plan_id, ordinal, suggestions.get(clause_id, []), clause_id in disagreeing
+        )
+    existing = set(
+        ReviewItem.objects.filter(clause_id__in=list(items)).values_list("clause_id", flat=True)
+    )
+    ReviewItem.objects.bulk_update(
+        [items[cid] for cid in existing], fields=list(_QUEUE_ROW_FIELDS), batch_size=500
+    )
+    new = [items[cid] for cid in items if cid not in existing]
+    try:
+        with transaction.atomic():
+            ReviewItem.objects.bulk_create(new)
+    except IntegrityError:
+        # Another batch labeling the same clause (the other labeler) created some of them
+        # meanwhile: one at a time, so the per-plan counts move exactly once per new row.
+        for item in new:
+            _review_item_save(item)
+        return
+    for plan_id, n in Counter(item.plan_id for item in new).items():
+        review_count_add(plan_id=plan_id, status=ReviewStatus.OPEN, n=n)
+
+
+# What labeling decides of a queue row; the rest (status, claims, reviews) is the reviewers'.
+_QUEUE_ROW_FIELDS = ("priority", "sector", "kind", "disagreement", "failed", "low_confidence")
+
+
+def _queue_row(
+    clause_id: int, plan_id: int, ordinal: int, suggestions: list[Suggestion], disagreement: bool
+) -> ReviewItem:
     primary = suggestion_primary(suggestions)
-    agreement = ClauseAgreement.objects.filter(clause_id=clause_id).first()
-    disagreement = bool(agreement and agreement.disagreements)
     failed = any(s.status == SuggestionStatus.FAILED for s in suggestions)
     low = bool(primary and primary.confidence and min(primary.confidence.values()) < LOW_CONFIDENCE)
-    priority = 0 if disagreement else 1 if failed else 2 if low else 3
-    labels = primary.labels if primary else {}
-    item, created = ReviewItem.objects.update_or_create(
+    labels = (primary.labels if primary else None) or {}
+    return ReviewItem(
         clause_id=clause_id,
+        plan_id=plan_id,
+        ordinal=ordinal,
+        priority=0 if disagreement else 1 if failed else 2 if low else 3,
+        sector=labels.get("sector", ""),
+        kind=labels.get("kind", ""),
+        disagreement=disagreement,
+        failed=failed,
+        low_confidence=low,
+    )
+
+
+def _review_item_save(item: ReviewItem) -> None:
+    _, created = ReviewItem.objects.update_or_create(
+        clause_id=item.clause_id,
         defaults={
-            "plan_id": clause.plan_id,
-            "ordinal": clause.ordinal,
-            "priority": priority,
-            "sector": (labels or {}).get("sector", ""),
-            "kind": (labels or {}).get("kind", ""),
-            "disagreement": disagreement,
-            "failed": failed,
-            "low_confidence": low,
+            "plan_id": item.plan_id,
+            "ordinal": item.ordinal,
+            **{name: getattr(item, name) for name in _QUEUE_ROW_FIELDS},
         },
     )
     if created:
-        review_count_move(plan_id=clause.plan_id, old=None, new=ReviewStatus.OPEN)
-    return item
+        review_count_move(plan_id=item.plan_id, old=None, new=ReviewStatus.OPEN)
+
+
+def review_count_add(*, plan_id: int, status: str, n: int) -> None:
+    """Add ``n`` items to a plan's count of a status (inside the changing transaction)."""
+    ReviewCount.objects.bulk_create(
+        [ReviewCount(plan_id=plan_id, status=status, n=0)], ignore_conflicts=True
+    )
+    ReviewCount.objects.filter(plan_id=plan_id, status=status).update(n=F("n") + n)
 
 
 def review_count_move(*, plan_id: int, old: str | None, new: str | None) -> None:
@@ -106,10 +173,7 @@ def review_count_move(*, plan_id: int, old: str | None, new: str | None) -> None
     if old is not None:
         ReviewCount.objects.filter(plan_id=plan_id, status=old).update(n=F("n") - 1)
     if new is not None:
-        ReviewCount.objects.bulk_create(
-            [ReviewCount(plan_id=plan_id, status=new, n=0)], ignore_conflicts=True
-        )
-        ReviewCount.objects.filter(plan_id=plan_id, status=new).update(n=F("n") + 1)
+        review_count_add(plan_id=plan_id, status=new, n=1)
 
 
 def suggestion_primary(suggestions: list[Suggestion]) -> Suggestion | None:
