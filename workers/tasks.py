@@ -4,9 +4,9 @@ Each task has an explicit name, soft and hard time limits below the broker's vis
 late acks with reject-on-worker-lost (a killed worker's message is redelivered), and one bounded
 retry policy (LABEL_TASK_RETRIES) that is part of the overall request budget.
 
-Labeling is sent in batches (LABEL_BATCH_SIZE jobs a message): one claim, one
-read and one write for the batch, and the LLM's requests of a batch in flight together. A batch
-therefore takes about as long as its slowest clause, which is what the time limits bound.
+Labeling is sent in batches (LABEL_BATCH_SIZE jobs a message): one claim and one read for the
+batch, LLM_CONCURRENCY requests in flight, results stored a group at a time. When the soft time
+limit cuts a batch short, its unfinished jobs are retried like jobs the endpoint did not answer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from workers.celery import app
+
+TOOK_TOO_LONG = "the batch took longer than LABEL_TASK_SOFT_TIME_LIMIT"
 
 
 @app.task(
@@ -29,19 +31,22 @@ from workers.celery import app
 def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Label a batch of jobs. Jobs the endpoint could not answer (rate limit, 5xx, timeout) are
     retried together, once per LABEL_TASK_RETRIES, then failed with the reason."""
+    from reviewapp.labeling.llm import TransientLLMError
     from reviewapp.services.labeling import (
+        BatchOutcome,
         jobs_fail,
         jobs_requeue,
         jobs_run,
-        jobs_running_fail,
+        jobs_running,
         retry_countdown,
     )
 
     try:
         outcome = jobs_run(job_ids=job_ids)
     except SoftTimeLimitExceeded:
-        jobs_running_fail(job_ids=job_ids, reason="took longer than LABEL_TASK_SOFT_TIME_LIMIT")
-        return {"failed": len(job_ids)}
+        # What was stored is kept; the rest is retried like an endpoint that did not answer.
+        late = TransientLLMError(TOOK_TOO_LONG)
+        outcome = BatchOutcome(transient={job_id: late for job_id in jobs_running(job_ids=job_ids)})
     counts = {state: outcome.count(state) for state in ("done", "failed", "skipped")}
     if not outcome.transient:
         return counts

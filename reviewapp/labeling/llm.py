@@ -68,15 +68,25 @@ class _AttemptRecorder:
         self.limiter = limiter
         self.estimated_tokens = estimated_tokens
         self._started: dict[int, float] = {}
+        self._ended: dict[int, float] = {}
 
     def on_request(self, request: httpx.Request) -> None:
         if self.limiter is not None:
             self.limiter.acquire(tokens=self.estimated_tokens)
+
+    def on_sent(self, request: httpx.Request) -> None:
+        """The request holds an in-flight permit and goes now: its latency starts here."""
         self._started[id(request)] = time.perf_counter()
 
+    def on_answered(self, request: httpx.Request) -> None:
+        """The whole answer is in: its latency ends here."""
+        self._ended[id(request)] = time.perf_counter()
+
     def on_response(self, response: httpx.Response) -> None:
-        started = self._started.pop(id(response.request), time.perf_counter())
-        latency_ms = int((time.perf_counter() - started) * 1000)
+        now = time.perf_counter()
+        started = self._started.pop(id(response.request), now)
+        ended = self._ended.pop(id(response.request), now)
+        latency_ms = int((ended - started) * 1000)
         response.read()
         attempt = Attempt(latency_ms=latency_ms)
         if response.status_code == 200:
@@ -122,16 +132,26 @@ def _on_response(response: httpx.Response) -> None:
 
 class _RecordingTransport(httpx.BaseTransport):
     """Wraps the real transport so that timeouts and dropped connections are attempts too
-    (httpx's response hook never sees a request that got no response)."""
+    (httpx's response hook never sees a request that got no response), and holds one of the
+    process's in-flight permits for exactly the HTTP exchange: building the next request and
+    validating the last answer happen outside it, so the permits never wait for our CPU."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    def __init__(self, inner: httpx.BaseTransport, permits: threading.Semaphore) -> None:
         self.inner = inner
+        self.permits = permits
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        recorder = _current_recorder.get()
         try:
-            return self.inner.handle_request(request)
+            with self.permits:
+                if recorder is not None:
+                    recorder.on_sent(request)
+                response = self.inner.handle_request(request)
+                response.read()  # the whole answer, before another request may go
+                if recorder is not None:
+                    recorder.on_answered(request)
+                return response
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
-            recorder = _current_recorder.get()
             if recorder is not None:
                 recorder.on_timeout(request)
             raise
@@ -160,7 +180,7 @@ class LLMLabeler:
         prompt: Prompt,
         *,
         limiter: RateLimiter | None = None,
-        max_connections: int = 64,
+        max_in_flight: int = 64,
     ) -> None:
         if not config.base_url or not config.model:
             raise ValueError(NOT_CONFIGURED)
@@ -171,7 +191,9 @@ class LLMLabeler:
         self.limiter = limiter
         self.model = config.model
         self.prompt_version = prompt.version
-        self._max_connections = max_connections
+        # Requests in flight from this process at most, however many threads label.
+        self.max_in_flight = max_in_flight
+        self._permits = threading.BoundedSemaphore(max_in_flight)
         self._client: Any = None
         self._client_lock = threading.Lock()
 
@@ -191,11 +213,10 @@ class LLMLabeler:
             "md_json": instructor.Mode.MD_JSON,
         }
         limits = httpx.Limits(
-            max_connections=self._max_connections,
-            max_keepalive_connections=self._max_connections,
+            max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight
         )
         http_client = httpx.Client(
-            transport=_RecordingTransport(httpx.HTTPTransport(limits=limits)),
+            transport=_RecordingTransport(httpx.HTTPTransport(limits=limits), self._permits),
             event_hooks={"request": [_on_request], "response": [_on_response]},
             timeout=self.config.timeout,
         )

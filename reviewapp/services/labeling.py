@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -67,17 +67,23 @@ def labeler_build(*, name: str) -> Labeler:
             settings.LLM_REQUESTS_PER_MINUTE,
             settings.LLM_TOKENS_PER_MINUTE,
             settings.REDIS_URL,
+            settings.LLM_CONCURRENCY,
         )
     raise ValueError(UNKNOWN_LABELER.format(name=name))
 
 
 @lru_cache(maxsize=4)
 def _llm_labeler(
-    config: LLMConfig, prompt: str, rpm: int, tpm: int, redis_url: str | None
+    config: LLMConfig, prompt: str, rpm: int, tpm: int, redis_url: str | None, in_flight: int
 ) -> LLMLabeler:
     """One LLM labeler (and so one connection pool) per process and configuration: building
     the HTTP client costs more CPU than a whole request to the model."""
-    return LLMLabeler(config, load_prompt(prompt), limiter=_rate_limiter())
+    return LLMLabeler(
+        config,
+        load_prompt(prompt),
+        limiter=_rate_limiter(),
+        max_in_flight=in_flight,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -256,12 +262,14 @@ def job_run(*, job_id: int) -> RunOutcome:
 
 
 def jobs_run(*, job_ids: Iterable[int]) -> BatchOutcome:
-    """Run a batch of jobs: claim them, label their clauses (the LLM's concurrently, one request
-    in flight per clause), and store every result in one transaction.
+    """Run a batch of jobs: claim them, label their clauses and store the results.
 
-    Batching is what makes labeling fast: the claim, the reads and the writes are a dozen
-    queries for the whole batch instead of two dozen per clause.
+    The LLM's clauses are labeled by threads, with at most LLM_CONCURRENCY requests in flight
+    from this process; results are stored as they come, STORE_EVERY at a time, while the threads go on: the
+    requests in flight never wait for the database. Storing a group is a dozen queries,
+    where one clause at a time would be two dozen queries per clause.
     """
+    job_ids = list(job_ids)
     outcome = BatchOutcome()
     claimed = jobs_claim(job_ids=job_ids)
     for job_id in job_ids:
@@ -286,45 +294,104 @@ def jobs_run(*, job_ids: Iterable[int]) -> BatchOutcome:
         )
     )
     stored = _already_stored(jobs)
+    if stored:  # stored before a crash: nothing to redo
+        _finish_many(sorted(stored), LabelingState.DONE, "")
+        outcome.states.update({job_id: LabelingState.DONE for job_id in stored})
     to_label = [job for job in jobs if job.id not in stored]
-    results: dict[int, LabelResult] = {}
-    cache_keys: dict[int, str] = {}
     for labeler_name in sorted({job.labeler for job in to_label}):
         group = [job for job in to_label if job.labeler == labeler_name]
         labeler = labeler_build(name=labeler_name)
+        cache_keys: dict[int, str] = {}
         if labeler_name == LABELER_LLM:
-            cache_keys.update({job.id: _cache_key(labeler, job.clause.text) for job in group})
-            results.update(_from_cache_many(group, cache_keys))
-            group = [job for job in group if job.id not in results]
-        _label_many(labeler, group, results, outcome.transient)
-    with transaction.atomic():
-        _record_attempts_many(to_label, results, outcome.transient)
-        _suggestions_store([job for job in to_label if job.id in results], results, cache_keys)
-        clause_ids = sorted({job.clause_id for job in to_label if job.id in results})
-        agreements_update(clause_ids=[cid for cid in clause_ids if _any_ok(cid, jobs, results)])
-        review_items_refresh(clause_ids=clause_ids)
-        done = [job.id for job in jobs if job.id in stored or _ok(results.get(job.id))]
-        _finish_many(done, LabelingState.DONE, "")
-        for job in jobs:
-            result = results.get(job.id)
-            if result is not None and not result.ok:
-                reason = f"invalid after retries: {result.error}"
-                _finish_many([job.id], LabelingState.FAILED, reason)
-                outcome.states[job.id] = LabelingState.FAILED
-    outcome.states.update({job_id: LabelingState.DONE for job_id in done})
+            cache_keys = {job.id: _cache_key(labeler, job.clause.text) for job in group}
+            cached = _from_cache_many(group, cache_keys)
+            if cached:
+                _results_store(
+                    [(job, cached[job.id]) for job in group if job.id in cached],
+                    cache_keys,
+                    outcome,
+                )
+            group = [job for job in group if job.id not in cached]
+        for answers in _label_stream(labeler, group):
+            _results_store(answers, cache_keys, outcome)
     return outcome
 
 
-def _ok(result: LabelResult | None) -> bool:
-    return result is not None and result.ok
+# Results stored per transaction while the other requests of a batch are in flight.
+STORE_EVERY = 8
 
 
-def _any_ok(clause_id: int, jobs: list[LabelingJob], results: dict[int, LabelResult]) -> bool:
-    return any(job.clause_id == clause_id and _ok(results.get(job.id)) for job in jobs)
+def _label_stream(
+    labeler: Labeler, jobs: list[LabelingJob]
+) -> Iterator[list[tuple[LabelingJob, LabelResult | TransientLLMError]]]:
+    """Label each job's clause; yield the answers in groups of STORE_EVERY as they come.
+
+    The LLM labeler is thread-safe and its threads never touch the database. The rule labeler
+    is CPU-bound and fast: in turn, in this thread."""
+
+    def label(job: LabelingJob) -> tuple[LabelingJob, LabelResult | TransientLLMError]:
+        try:
+            return job, labeler.label(clause_input(job.clause))
+        except TransientLLMError as exc:
+            return job, exc
+        except RateLimitWaitTooLong as exc:
+            error = TransientLLMError(str(exc), exc.seconds)
+            error.attempts = []  # type: ignore[attr-defined]
+            return job, error
+
+    if labeler.name != LABELER_LLM or len(jobs) <= 1:
+        for start in range(0, len(jobs), STORE_EVERY):
+            yield [label(job) for job in jobs[start : start + STORE_EVERY]]
+        return
+    # Twice as many threads as requests may be in flight: while one thread's request is out,
+    # another builds its next request or validates its answer, ready for the permit.
+    threads = min(len(jobs), 2 * settings.LLM_CONCURRENCY)
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="llm")
+    try:
+        answers = []
+        for future in as_completed([pool.submit(label, job) for job in jobs]):
+            answers.append(future.result())
+            if len(answers) >= STORE_EVERY:
+                yield answers
+                answers = []
+        if answers:
+            yield answers
+    finally:
+        # On a time limit, requests not started are dropped rather than waited for.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _results_store(
+    answers: list[tuple[LabelingJob, LabelResult | TransientLLMError]],
+    cache_keys: dict[int, str],
+    outcome: BatchOutcome,
+) -> None:
+    """Store a group of answers in one transaction: every attempt (failed ones too: their
+    tokens count), one suggestion per configuration, cache entries, labeler agreement, the
+    review queue rows and the jobs' states. Transient failures stay running for the task."""
+    results = {job.id: a for job, a in answers if isinstance(a, LabelResult)}
+    labeled = [job for job, a in answers if isinstance(a, LabelResult)]
+    with transaction.atomic():
+        _record_attempts_many(answers)
+        _suggestions_store(labeled, results, cache_keys)
+        valid = sorted({job.clause_id for job in labeled if results[job.id].ok})
+        agreements_update(clause_ids=valid)
+        review_items_refresh(clause_ids=[job.clause_id for job in labeled])
+        done = [job.id for job in labeled if results[job.id].ok]
+        _finish_many(done, LabelingState.DONE, "")
+        for job in labeled:
+            if not results[job.id].ok:
+                reason = f"invalid after retries: {results[job.id].error}"
+                _finish_many([job.id], LabelingState.FAILED, reason)
+    for job, answer in answers:
+        if isinstance(answer, TransientLLMError):
+            outcome.transient[job.id] = answer
+        else:
+            outcome.states[job.id] = LabelingState.DONE if answer.ok else LabelingState.FAILED
 
 
 def _already_stored(jobs: list[LabelingJob]) -> set[int]:
-    """Jobs whose suggestion was stored before a crash: nothing to redo."""
+    """Jobs whose suggestion was stored before a crash."""
     existing = set(
         Suggestion.objects.filter(clause_id__in={job.clause_id for job in jobs}).values_list(
             "clause_id", "labeler", "model", "prompt_version"
@@ -337,45 +404,16 @@ def _already_stored(jobs: list[LabelingJob]) -> set[int]:
     }
 
 
-def _label_many(
-    labeler: Labeler,
-    jobs: list[LabelingJob],
-    results: dict[int, LabelResult],
-    transient: dict[int, TransientLLMError],
-) -> None:
-    """Label each job's clause. The LLM's clauses go concurrently (the labeler is thread-safe
-    and the threads never touch the database); the rule labeler is CPU-bound, so in turn."""
-
-    def label(job: LabelingJob) -> tuple[int, LabelResult | TransientLLMError]:
-        try:
-            return job.id, labeler.label(clause_input(job.clause))
-        except TransientLLMError as exc:
-            return job.id, exc
-        except RateLimitWaitTooLong as exc:
-            error = TransientLLMError(str(exc), exc.seconds)
-            error.attempts = []  # type: ignore[attr-defined]
-            return job.id, error
-
-    if labeler.name == LABELER_LLM and len(jobs) > 1:
-        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="llm") as pool:
-            answers = list(pool.map(label, jobs))
-    else:
-        answers = [label(job) for job in jobs]
-    for job_id, answer in answers:
-        if isinstance(answer, TransientLLMError):
-            transient[job_id] = answer
-        else:
-            results[job_id] = answer
-
-
 def jobs_fail(*, job_ids: list[int], reason: str) -> None:
     _finish_many(job_ids, LabelingState.FAILED, reason)
 
 
-def jobs_running_fail(*, job_ids: list[int], reason: str) -> None:
-    """Fail the jobs of a batch that are still running (its time limit ran out)."""
-    LabelingJob.objects.filter(id__in=job_ids, state=LabelingState.RUNNING).update(
-        state=LabelingState.FAILED, reason=reason[:4000], updated_at=timezone.now()
+def jobs_running(*, job_ids: list[int]) -> list[int]:
+    """The jobs of a batch still running (when its time limit ran out)."""
+    return sorted(
+        LabelingJob.objects.filter(id__in=job_ids, state=LabelingState.RUNNING).values_list(
+            "id", flat=True
+        )
     )
 
 
@@ -390,24 +428,6 @@ def retry_countdown(*, retries: int, retry_after: float | None) -> float:
     if retry_after:
         return retry_after
     return random.uniform(0, min(60.0, 2.0 * 2**retries))
-
-
-def suggestion_store(
-    *, job: LabelingJob, result: LabelResult, cache_key: str | None = None
-) -> RunOutcome:
-    """Store one job's result (see ``jobs_run``, which does this for a whole batch)."""
-    with transaction.atomic():
-        _record_attempts_many([job], {job.id: result}, {})
-        _suggestions_store([job], {job.id: result}, {job.id: cache_key} if cache_key else {})
-        if result.ok:
-            agreements_update(clause_ids=[job.clause_id])
-        review_items_refresh(clause_ids=[job.clause_id])
-        if result.ok:
-            _finish_many([job.id], LabelingState.DONE, "")
-            return RunOutcome(LabelingState.DONE)
-        reason = f"invalid after retries: {result.error}"
-        _finish_many([job.id], LabelingState.FAILED, reason)
-        return RunOutcome(LabelingState.FAILED, reason)
 
 
 def _suggestions_store(
@@ -463,16 +483,11 @@ def _finish_many(job_ids: list[int], state: str, reason: str) -> None:
 
 
 def _record_attempts_many(
-    jobs: list[LabelingJob],
-    results: dict[int, LabelResult],
-    transient: dict[int, TransientLLMError],
+    answers: list[tuple[LabelingJob, LabelResult | TransientLLMError]],
 ) -> None:
-    """Every HTTP request of the batch, failed ones included (their tokens count)."""
-    rows = []
-    for job in jobs:
-        answer = results.get(job.id)
-        attempts = answer.attempts if answer else getattr(transient.get(job.id), "attempts", [])
-        rows += [
+    """Every HTTP request of these answers, failed ones included (their tokens count)."""
+    LabelAttempt.objects.bulk_create(
+        [
             LabelAttempt(
                 job_id=job.id,
                 status=a.status,
@@ -481,9 +496,10 @@ def _record_attempts_many(
                 latency_ms=a.latency_ms,
                 error=a.error[:4000],
             )
-            for a in attempts
+            for job, answer in answers
+            for a in getattr(answer, "attempts", [])
         ]
-    LabelAttempt.objects.bulk_create(rows)
+    )
 
 
 def _cost(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
