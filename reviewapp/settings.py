@@ -168,7 +168,7 @@ if _worst_case > LLM_REQUEST_BUDGET:
 # Jobs per labeling task, and LLM requests in flight per worker process. Requests in flight in
 # all = worker (pool) processes x LLM_CONCURRENCY: keep it within the provider's concurrency
 # limit.
-LABEL_BATCH_SIZE = env_int("LABEL_BATCH_SIZE", 32, minimum=1)
+LABEL_BATCH_SIZE = env_int("LABEL_BATCH_SIZE", 64, minimum=1)
 LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 8, minimum=1)
 # Task time limits stay below the broker's visibility timeout, so a slow task is stopped before
 # Redis hands its message to another worker.

@@ -39,9 +39,11 @@ cumulative fault rates in the order of :data:`FAULTS` (so at most one fault per 
 rates must sum to at most 1). Requests rejected by the concurrency limit or answered 400 consume
 neither a script entry nor a random draw.
 
-Latency (``latency_ms`` plus a uniform ``0..jitter_ms``) is slept before every outcome's answer;
-the concurrency-limit 429 is immediate and ``timeout`` hangs ``timeout_s`` instead (then closes
-the connection without a response; it wakes at once when the server stops).
+Latency (``latency_ms`` plus a uniform ``0..jitter_ms``) is how long every outcome's answer
+takes, counted from the request's arrival (its headers read): the server's own work (reading the
+body, labeling) is part of it, not added to it, so ``concurrency / latency`` is the server's true
+capacity. The concurrency-limit 429 is immediate and ``timeout`` hangs ``timeout_s`` instead (then
+closes the connection without a response; it wakes at once when the server stops).
 
 Control endpoints: ``GET /_stats``, ``GET /_requests`` (the last 50 chat-completion request
 bodies, oldest first, as received: how a client's re-asks look on the wire), ``POST /_reset``
@@ -601,11 +603,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(openai_error(404, f"no route GET {path}", "invalid_request_error", None))
 
     def do_POST(self) -> None:
+        arrived = time.monotonic()
         path = urlsplit(self.path).path.rstrip("/")
         body, parsed = self._read_json()
         fake = self.server.fake
         if path in ("/v1/chat/completions", "/chat/completions"):
-            self._chat(body if parsed else None, parsed)
+            self._chat(body if parsed else None, parsed, arrived)
         elif path == "/_control":
             if not parsed or not isinstance(body, dict):
                 self._send(openai_error(400, "send a JSON object", "invalid_request_error", None))
@@ -622,7 +625,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(openai_error(404, f"no route POST {path}", "invalid_request_error", None))
 
-    def _chat(self, body: Any, parsed: bool) -> None:
+    def _chat(self, body: Any, parsed: bool, arrived: float) -> None:
         fake = self.server.fake
         if not fake.admit():
             self._send(fake.concurrency_reply())
@@ -636,7 +639,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 reply = fake.chat(body)
             if reply.delay_s:
-                self.server.stopping.wait(reply.delay_s)
+                self.server.stopping.wait(max(0.0, reply.delay_s - (time.monotonic() - arrived)))
             if reply.body is None:  # the timeout fault: no answer, just a closed connection
                 self.close_connection = True
                 return

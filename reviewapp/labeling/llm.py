@@ -18,6 +18,7 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from textwrap import dedent
 from typing import Any
 
 import httpx
@@ -160,6 +161,27 @@ class _RecordingTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+def _compile_instructor_templates_once() -> None:
+    """instructor renders every message through Jinja on every call (that is how ``context``
+    reaches the user message), compiling each template anew: for the ~10 KB system prompt
+    that is ~1.6 ms of CPU per request, about 40% of the client's work. Compile each distinct
+    template once instead: the same sandboxed environment and the same dedent as instructor's
+    own ``apply_template``, so the rendered messages are identical (a test checks this)."""
+    from instructor.v2.core import templating
+    from jinja2.sandbox import SandboxedEnvironment
+
+    if getattr(templating.apply_template, "compiles_once", False):
+        return
+    environment = SandboxedEnvironment()
+    compiled = lru_cache(maxsize=64)(environment.from_string)
+
+    def apply_template(text: str, context: dict[str, Any]) -> str:
+        return dedent(compiled(text).render(**context))
+
+    apply_template.compiles_once = True  # type: ignore[attr-defined]
+    templating.apply_template = apply_template
+
+
 @lru_cache(maxsize=1)
 def _response_model() -> type[ClauseLabels]:
     """The label schema wrapped once for instructor: unwrapped, instructor builds a new model
@@ -207,6 +229,7 @@ class LLMLabeler:
         import instructor
         import openai
 
+        _compile_instructor_templates_once()
         modes = {
             "tools": instructor.Mode.TOOLS,
             "json": instructor.Mode.JSON,
