@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import gc
 import json
 
+import orjson
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.test import Client
 
 from reviewapp.labels.schema import ClauseLabels
-from reviewapp.models import Clause, Suggestion
+from reviewapp.models import Clause, Plan, Review, Suggestion
+from reviewapp.services import export
 from reviewapp.services.export import ExportFilters, export_dataset, export_rows, plan_split
 from reviewapp.services.plan_import import plans_import
 from reviewapp.services.review import review_submit
@@ -176,3 +181,140 @@ def test_an_admin_downloads_the_dataset_as_a_zip_with_its_card(reviewed, client:
     assert response.status_code == 200
     bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert set(bundle.namelist()) == {"clauses.csv", "README.md"}
+
+
+# --- the two ways of reading the rows -----------------------------------------------------------
+
+
+@pytest.fixture
+def awkward(reviewed) -> dict[int, dict | None]:  # type: ignore[no-untyped-def]
+    """Besides ``reviewed``: a clause with a failed second suggestion, a skip (not exported), a
+    second review at a whole second (isoformat() without microseconds), a plan without date."""
+    clause = Clause.objects.get(pk=next(iter(reviewed)))
+    Suggestion.objects.create(
+        clause=clause,
+        labeler="llm",
+        model="some-model",
+        prompt_version="label-clause-v2",
+        schema_version="1",
+        status="failed",
+        labels=None,
+        error="no JSON",
+    )
+    other = UserFactory(username="second")
+    Review.objects.create(clause=clause, reviewer=other, decision="skipped")
+    second = Review.objects.create(clause=clause, reviewer=other, decision="accepted")
+    Review.objects.filter(pk=second.pk).update(
+        created_at=dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    )
+    Plan.objects.filter(pk=clause.plan_id).update(issue_date=None)
+    return reviewed
+
+
+def _portable_rows(filters: ExportFilters, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    with monkeypatch.context() as patch:
+        patch.setattr(export, "_can_stream", lambda: False)
+        return list(export_rows(filters=filters))
+
+
+@pytest.mark.postgres
+def test_postgresql_streams_the_same_rows_as_the_portable_path(awkward, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert export._can_stream()
+    plan_id = Clause.objects.get(pk=next(iter(awkward))).plan_id
+    for filters in (
+        ExportFilters(),
+        ExportFilters(plan_ids=(plan_id,)),
+        ExportFilters(since=dt.date.today() - dt.timedelta(days=1)),
+        ExportFilters(since=dt.date.today() + dt.timedelta(days=2)),
+    ):
+        streamed = list(export_rows(filters=filters))
+        portable = _portable_rows(filters, monkeypatch)
+        assert orjson.dumps(streamed) == orjson.dumps(portable)
+    rows = {row["clause_id"]: row for row in export_rows(filters=ExportFilters())}
+    row = rows[next(iter(awkward))]
+    assert [s["status"] for s in row["suggestions"]] == ["valid", "failed"]
+    assert [r["reviewer"] for r in row["reviews"]] == ["expert", "second"]
+    assert row["reviews"][1]["at"] == "2031-05-06T07:08:09+00:00"
+    assert row["plan"]["issue_date"] is None
+
+
+def test_the_portable_path_keeps_suggestion_and_review_order(awkward, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rows = {r["clause_id"]: r for r in _portable_rows(ExportFilters(), monkeypatch)}
+    row = rows[next(iter(awkward))]
+    assert [s["status"] for s in row["suggestions"]] == ["valid", "failed"]
+    assert [(r["reviewer"], r["at"]) for r in row["reviews"]][1] == (
+        "second",
+        "2031-05-06T07:08:09+00:00",
+    )
+    assert row["decision"] == "accepted_unchanged"
+
+
+def test_a_stopped_export_leaves_the_connection_usable(reviewed) -> None:  # type: ignore[no-untyped-def]
+    rows = export_rows(filters=ExportFilters())
+    assert next(rows)["clause_id"] in reviewed
+    rows.close()  # the download was cancelled, say: the rest of the query is dropped
+    assert Clause.objects.count() > len(reviewed)
+    with transaction.atomic():  # inside someone else's transaction, settings are left alone
+        assert len(list(export_rows(filters=ExportFilters()))) == len(reviewed)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW jit")
+                jit_before = cursor.fetchone()[0]
+            list(export_rows(filters=ExportFilters()))
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW jit")
+                assert cursor.fetchone()[0] == jit_before
+
+
+def test_the_garbage_collector_is_paused_during_an_export_and_restored(reviewed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seen: list[bool] = []
+    export_dataset(
+        fmt="jsonl",
+        out_dir=tmp_path,
+        filters=ExportFilters(),
+        on_row=lambda: seen.append(gc.isenabled()),
+    )
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="No reviewed clauses match"):
+        export_dataset(fmt="jsonl", out_dir=tmp_path, filters=ExportFilters(plan_ids=(99999,)))
+    assert gc.isenabled()
+
+
+def test_overlapping_exports_restore_the_collector_once_the_last_one_ends() -> None:
+    pause = export._GcPause()
+    with pause():
+        with pause():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer export is still running
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pause():
+            pass
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()
+
+
+@pytest.mark.postgres
+def test_a_query_while_rows_stream_fails_at_once_instead_of_waiting_forever(reviewed) -> None:  # type: ignore[no-untyped-def]
+    rows = export_rows(filters=ExportFilters())
+    next(rows)
+    with pytest.raises(RuntimeError, match="streams its rows over this database connection"):
+        Clause.objects.count()
+    rows.close()
+    assert Clause.objects.count() > len(reviewed)
+
+
+def test_a_failing_writer_releases_the_rows_at_once(reviewed, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def failing_writer(path, rows) -> None:  # type: ignore[no-untyped-def]
+        next(rows)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "_write_jsonl", failing_writer)
+    with pytest.raises(OSError, match="disk full") as failure:
+        export_dataset(fmt="jsonl", out_dir=tmp_path, filters=ExportFilters())
+    assert failure.traceback  # still alive, with the writer's frame and its rows: closed anyway
+    assert Clause.objects.count() > len(reviewed)
+    assert gc.isenabled()

@@ -1,7 +1,7 @@
 """Exporting the curated dataset: one row per reviewed clause.
 
-Rows are streamed from the database in chunks, so memory stays flat however many rows there
-are. Each plan is assigned to train/dev/test from a hash of its own bytes' sha256, so no plan is
+Rows are streamed from the database (on PostgreSQL by one query, elsewhere in chunks), so memory
+stays flat however many rows there are, and they come from one snapshot. Each plan is assigned to train/dev/test from a hash of its own bytes' sha256, so no plan is
 in two splits and adding plans never moves an existing one. A dataset card (README.md) is written
 next to the data.
 """
@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -42,7 +47,14 @@ FILE_NAMES = {
     "label-studio": "label_studio_tasks.json",
 }
 SPLIT_SALT = "carbon-peak-dataset-v1"
-CHUNK = 2000
+CHUNK = 2000  # rows a query (SQLite) and a Parquet row group
+# Rows a message when PostgreSQL streams them: small, so that this process starts on the first
+# rows while the server makes the next (2,000 left it waiting on each message: 4.9-5.2 s for a
+# Parquet of 100,000 rows against 3.9-4.4 s with 100-500).
+STREAM_CHUNK = 100
+# Plain strings: comparing with them is cheaper than with the enum members, once a row.
+REVIEWED, NOT_A_CLAUSE = ReviewStatus.REVIEWED.value, ReviewStatus.NOT_A_CLAUSE.value
+ACCEPTED = ReviewDecision.ACCEPTED.value
 NOTHING_TO_EXPORT = (
     "No reviewed clauses match: review some clauses first, or widen --plans/--since."
 )
@@ -91,7 +103,207 @@ def exported_items(*, filters: ExportFilters) -> QuerySet[ReviewItem]:
 
 
 def export_rows(*, filters: ExportFilters) -> Iterator[dict[str, Any]]:
-    """Rows in plan and clause order, fetched CHUNK clauses at a time."""
+    """Rows in plan and clause order, from one consistent snapshot of the database.
+
+    On PostgreSQL one query streams every row over the connection, with each clause's
+    suggestions and reviews gathered into JSON by the database; elsewhere (SQLite, the
+    zero-setup default) the rows are fetched CHUNK clauses at a time. Both give the same rows.
+    On PostgreSQL the connection can run nothing else while the rows stream: query before or
+    after iterating (a query in between raises), and close() the iterator if you stop early.
+    """
+    with transaction.atomic():
+        _begin_export_transaction()
+        if _can_stream():
+            yield from _streamed_rows(filters)
+        else:
+            yield from _chunked_rows(filters)
+
+
+def _begin_export_transaction() -> None:
+    """On PostgreSQL, in the export's own transaction: REPEATABLE READ, so that the chunked
+    path's queries see one snapshot too (the streamed path is one query, a snapshot anyway);
+    no JIT compilation (it spent half a second compiling a query that reads rows by index);
+    no parallel workers (they would take the core this process needs). All of it ends with the
+    transaction; inside someone else's it would change theirs, so it is skipped there. SQLite
+    reads one snapshot per transaction already."""
+    if connection.vendor != "postgresql":
+        return
+    if len(connection.atomic_blocks) > 1 or not connection.commit_on_exit:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+PlanInfo = tuple[dict[str, Any], str]  # the row's "plan" object and its split
+
+
+def _plan_info(
+    pk: int,
+    title: str,
+    region: str,
+    issuing_body: str,
+    number: str,
+    date: dt.date | None,
+    sha256: str,
+) -> PlanInfo:
+    meta = {
+        "id": pk,
+        "title": title,
+        "region": region,
+        "issuing_body": issuing_body,
+        "document_number": number,
+        "issue_date": date.isoformat() if date else None,
+    }
+    return meta, plan_split(sha256)
+
+
+def _row(
+    clause_id: int,
+    plan: PlanInfo,
+    ordinal: int,
+    heading_path: list[str],
+    text: str,
+    status: str,
+    final_labels: dict[str, Any] | None,
+    suggestions: list[dict[str, Any]],
+    reviews: list[dict[str, Any]],
+) -> dict[str, Any]:
+    meta, split = plan
+    return {
+        "clause_id": clause_id,
+        "plan": meta,
+        "split": split,
+        "ordinal": ordinal,
+        "heading_path": heading_path,
+        "text": text,
+        "schema_version": SCHEMA_VERSION,
+        "labels": final_labels if status == REVIEWED else None,
+        "decision": _decision(status, reviews),
+        "suggestions": suggestions,
+        "reviews": reviews,
+    }
+
+
+# --- PostgreSQL: one streamed query -----------------------------------------------------------
+
+
+def _can_stream() -> bool:
+    # The query formats review times as UTC ISO 8601 ("+00:00"), which is what Python's
+    # isoformat() gives for the datetimes Django reads only when the connection is in UTC (the
+    # default with USE_TZ); any other set-up takes the portable path.
+    return (
+        connection.vendor == "postgresql"
+        and settings.USE_TZ
+        and connection.timezone_name == "UTC"
+        and hasattr(connection.Database, "capabilities")  # psycopg >= 3.2: stream(size=...)
+    )
+
+
+# The exported items ({items}, Django's SQL, which applies the filters and orders the rows) and,
+# for each, its clause, plan, and suggestions and reviews gathered into JSON arrays of the row's
+# own objects, as text for orjson. "at" is datetime.isoformat() in UTC: microseconds only when
+# not zero. The LATERAL subquery (kept one by OFFSET 0, which stops the planner from merging it
+# into a join) makes the database do the costly part row by row after ordering the narrow item
+# rows: with plain joins it could instead build every wide row first and sort them on disk,
+# sending nothing until then, so this process would wait instead of working alongside.
+STREAM_SQL = """
+SELECT i.clause_id, i.status, i.labels_text, x.*
+FROM ({items}) AS i
+CROSS JOIN LATERAL (
+    SELECT c.ordinal, c.heading_path::text, c.text,
+        p.id, p.title, p.region, p.issuing_body, p.document_number, p.issue_date, p.sha256,
+        (SELECT json_agg(json_build_object(
+                'labeler', s.labeler, 'model', s.model, 'prompt_version', s.prompt_version,
+                'status', s.status, 'labels', s.labels) ORDER BY s.id)
+            FROM {suggestion} s WHERE s.clause_id = c.id)::text,
+        (SELECT json_agg(json_build_object(
+                'reviewer', (SELECT u.username FROM {user} u WHERE u.id = r.reviewer_id),
+                'decision', r.decision,
+                'at', replace(to_char(r.created_at AT TIME ZONE 'UTC',
+                                      'YYYY-MM-DD"T"HH24:MI:SS.US'), '.000000', '') || '+00:00',
+                'seconds_spent', r.seconds_spent) ORDER BY r.created_at, r.id)
+            FROM {review} r WHERE r.clause_id = c.id AND r.decision <> %s)::text
+    FROM {clause} c JOIN {plan} p ON p.id = c.plan_id
+    WHERE c.id = i.clause_id
+    OFFSET 0
+) AS x
+ORDER BY i.plan_id, i.ordinal
+"""
+
+
+def _streamed_query(filters: ExportFilters) -> tuple[str, tuple[Any, ...]]:
+    items = exported_items(filters=filters).values(
+        "clause_id", "plan_id", "ordinal", "status", labels_text=_text("final_labels")
+    )
+    items_sql, items_params = items.query.sql_with_params()
+    sql = STREAM_SQL.format(
+        items=items_sql,
+        suggestion=Suggestion._meta.db_table,
+        user=Review._meta.get_field("reviewer").related_model._meta.db_table,
+        review=Review._meta.db_table,
+        clause=Clause._meta.db_table,
+        plan=Plan._meta.db_table,
+    )
+    return sql, (*items_params, ReviewDecision.SKIPPED.value)
+
+
+def _streamed_rows(filters: ExportFilters) -> Iterator[dict[str, Any]]:
+    sql, params = _streamed_query(filters)
+    current_plan: int | None = None
+    plan: PlanInfo = ({}, "")
+    # psycopg's stream(): the server sends rows as it makes them, a few a message, while
+    # this process turns the previous ones into rows, so the two work side by side and memory
+    # holds a few rows. (A server-side cursor would wait for each FETCH.) Django's cursor is
+    # used for its connection and error translation; stream() is psycopg's own.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        connection.execute_wrapper(_refuse_queries_while_streaming),
+    ):
+        for (
+            clause_id, status, final_labels, ordinal, heading_path, text, plan_id, title, region,
+            issuing_body, number, date, sha256, suggestions, reviews,
+        ) in cursor.cursor.stream(sql, params, size=_stream_chunk()):  # fmt: skip
+            if plan_id != current_plan:  # rows come plan by plan: one plan object each
+                current_plan = plan_id
+                plan = _plan_info(plan_id, title, region, issuing_body, number, date, sha256)
+            yield _row(
+                clause_id,
+                plan,
+                ordinal,
+                orjson.loads(heading_path),
+                text,
+                status,
+                _json(final_labels),
+                orjson.loads(suggestions) if suggestions else [],
+                orjson.loads(reviews) if reviews else [],
+            )
+
+
+QUERY_WHILE_STREAMING = (
+    "The export streams its rows over this database connection: query before or after "
+    "iterating export_rows(), not in between."
+)
+
+
+def _refuse_queries_while_streaming(*args: Any) -> Any:
+    # psycopg keeps the connection locked while it streams: a query from the same thread would
+    # wait for that lock forever. An error says why instead.
+    raise RuntimeError(QUERY_WHILE_STREAMING)
+
+
+def _stream_chunk() -> int:
+    # Chunked rows need libpq 17 (the psycopg[binary] wheel has it); older ones stream a row
+    # a message, slower but the same rows.
+    return STREAM_CHUNK if connection.Database.capabilities.has_stream_chunked() else 1
+
+
+# --- elsewhere: CHUNK clauses at a time -------------------------------------------------------
+
+
+def _chunked_rows(filters: ExportFilters) -> Iterator[dict[str, Any]]:
     ids = exported_items(filters=filters).values_list("pk", flat=True)
     chunk: list[int] = []
     for clause_id in ids.iterator(chunk_size=CHUNK):
@@ -114,31 +326,24 @@ def _chunk_rows(clause_ids: list[int]) -> Iterator[dict[str, Any]]:
         )
     }
     clauses = {
-        pk: (plan_id, ordinal, _json(heading_path), text)
+        pk: (plan_id, ordinal, orjson.loads(heading_path), text)
         for pk, plan_id, ordinal, heading_path, text in Clause.objects.filter(
             pk__in=clause_ids
         ).values_list("pk", "plan_id", "ordinal", _text("heading_path"), "text")
     }
     plan_ids = {plan_id for plan_id, *_ in clauses.values()}
-    plans = {}
-    for pk, title, region, issuing_body, number, date, sha256 in Plan.objects.filter(
-        pk__in=plan_ids
-    ).values_list(
-        "pk", "title", "region", "issuing_body", "document_number", "issue_date", "sha256"
-    ):
-        meta = {
-            "id": pk,
-            "title": title,
-            "region": region,
-            "issuing_body": issuing_body,
-            "document_number": number,
-            "issue_date": date.isoformat() if date else None,
-        }
-        plans[pk] = (meta, plan_split(sha256))
+    plans = {
+        pk: _plan_info(pk, *columns)
+        for pk, *columns in Plan.objects.filter(pk__in=plan_ids).values_list(
+            "pk", "title", "region", "issuing_body", "document_number", "issue_date", "sha256"
+        )
+    }
     suggestions: dict[int, list[dict[str, Any]]] = {}
-    for clause_id, labeler, model, version, status, labels in Suggestion.objects.filter(
-        clause_id__in=clause_ids
-    ).values_list("clause_id", "labeler", "model", "prompt_version", "status", _text("labels")):
+    for clause_id, labeler, model, version, status, labels in (
+        Suggestion.objects.filter(clause_id__in=clause_ids)
+        .order_by("pk")
+        .values_list("clause_id", "labeler", "model", "prompt_version", "status", _text("labels"))
+    ):
         suggestions.setdefault(clause_id, []).append(
             {
                 "labeler": labeler,
@@ -152,7 +357,7 @@ def _chunk_rows(clause_ids: list[int]) -> Iterator[dict[str, Any]]:
     for clause_id, reviewer, decision, created, seconds in (
         Review.objects.filter(clause_id__in=clause_ids)
         .exclude(decision=ReviewDecision.SKIPPED)
-        .order_by("created_at")
+        .order_by("created_at", "pk")
         .values_list("clause_id", "reviewer__username", "decision", "created_at", "seconds_spent")
     ):
         reviews.setdefault(clause_id, []).append(
@@ -165,22 +370,18 @@ def _chunk_rows(clause_ids: list[int]) -> Iterator[dict[str, Any]]:
         )
     for clause_id in clause_ids:
         plan_id, ordinal, heading_path, text = clauses[clause_id]
-        meta, split = plans[plan_id]
         status, final_labels = items[clause_id]
-        clause_reviews = reviews.get(clause_id, [])
-        yield {
-            "clause_id": clause_id,
-            "plan": meta,
-            "split": split,
-            "ordinal": ordinal,
-            "heading_path": heading_path,
-            "text": text,
-            "schema_version": SCHEMA_VERSION,
-            "labels": final_labels if status == ReviewStatus.REVIEWED else None,
-            "decision": _decision(status, clause_reviews),
-            "suggestions": suggestions.get(clause_id, []),
-            "reviews": clause_reviews,
-        }
+        yield _row(
+            clause_id,
+            plans[plan_id],
+            ordinal,
+            heading_path,
+            text,
+            status,
+            final_labels,
+            suggestions.get(clause_id, []),
+            reviews.get(clause_id, []),
+        )
 
 
 def _text(column: str) -> Cast:
@@ -193,14 +394,53 @@ def _json(value: str | None) -> Any:
 
 def _decision(status: str, reviews: list[dict[str, Any]]) -> str:
     """accepted_unchanged / fixed / not_a_clause (adjudicated clauses say how they ended)."""
-    if status == ReviewStatus.NOT_A_CLAUSE:
+    if status == NOT_A_CLAUSE:
         return "not_a_clause"
-    if reviews and all(r["decision"] == ReviewDecision.ACCEPTED for r in reviews):
+    if reviews and all(r["decision"] == ACCEPTED for r in reviews):
         return "accepted_unchanged"
     return "fixed"
 
 
 # --- writers ----------------------------------------------------------------------------------
+
+
+class _GcPause:
+    """Python's cyclic garbage collector off while an export runs, for every thread at once.
+
+    A row is a few dozen small dicts and lists; the collector kept scanning them (and, in full
+    collections, the whole Django process) though they hold no reference cycles: refcounting
+    frees each row once it is written. In a Parquet export, which keeps CHUNK rows alive at a
+    time, the collections run while JSON is parsed more than doubled the parsing time.
+
+    Pausing it is safe: the rows make no garbage that only the collector could free, and an
+    export is short; the little cyclic garbage made meanwhile (a few objects a query, or other
+    threads of a web worker) is collected as soon as the last export ends. The collector is
+    process-wide, so overlapping exports (threads of the dev server) are counted: the first one
+    in turns it off, the last one out turns it back on, and only if it was on to start with.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._exports = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._exports == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._exports += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._exports -= 1
+                if self._exports == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_cyclic_gc_paused = _GcPause()
 
 
 def export_dataset(
@@ -218,11 +458,12 @@ def export_dataset(
     summary = ExportSummary()
 
     def rows() -> Iterator[dict[str, Any]]:
-        for row in export_rows(filters=filters):
-            summary.add(row)
-            if on_row:
-                on_row()
-            yield row
+        with closing(export_rows(filters=filters)) as source:
+            for row in source:
+                summary.add(row)
+                if on_row:
+                    on_row()
+                yield row
 
     writer = {
         "jsonl": _write_jsonl,
@@ -230,7 +471,10 @@ def export_dataset(
         "parquet": _write_parquet,
         "label-studio": _write_label_studio,
     }[fmt]
-    writer(path, rows())
+    # closing(): if the writer fails, the rows (and on PostgreSQL the connection they stream
+    # over) are released at once, not when the traceback is.
+    with _cyclic_gc_paused(), closing(rows()) as all_rows:
+        writer(path, all_rows)
     if summary.rows == 0:
         path.unlink(missing_ok=True)
         raise ValueError(NOTHING_TO_EXPORT)
@@ -241,9 +485,12 @@ def export_dataset(
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
-    with path.open("wb") as handle:
+    # A 1 MiB buffer: a row is a few KB, larger than the default buffer, so each went to disk
+    # in a write call of its own.
+    with path.open("wb", buffering=1 << 20) as handle:
         for row in rows:
-            handle.write(orjson.dumps(row) + b"\n")  # UTF-8, Chinese unescaped
+            # UTF-8, Chinese unescaped; the newline appended by orjson, not by a copy.
+            handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
 
 
 CSV_COLUMNS = [
@@ -364,7 +611,6 @@ def parquet_schema() -> Any:
 
 
 def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = parquet_schema()
@@ -373,10 +619,22 @@ def _write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
         for row in rows:
             batch.append(row)
             if len(batch) == CHUNK:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                writer.write_batch(_record_batch(batch, schema))
                 batch = []
         if batch:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            writer.write_batch(_record_batch(batch, schema))
+
+
+def _record_batch(rows: list[dict[str, Any]], schema: Any) -> Any:
+    """A row group: one Arrow array per column, each converted from its Python values at once.
+    Table.from_pylist did the same but took a third longer, gathering the columns row by row
+    with dict.get()."""
+    import pyarrow as pa
+
+    return pa.record_batch(
+        [pa.array([row[field.name] for row in rows], type=field.type) for field in schema],
+        schema=schema,
+    )
 
 
 # --- Label Studio -----------------------------------------------------------------------------
