@@ -173,12 +173,21 @@ def worker_main(celery_args: list[str]) -> None:
         local.start_cpu = time.thread_time()  # CPU of the task's own thread: ORM and Celery
 
     def on_postrun(
-        task_id: str = "", task: Any = None, args: Any = (), state: str = "", **_: Any
+        task_id: str = "",
+        task: Any = None,
+        args: Any = (),
+        state: str = "",
+        retval: Any = None,
+        **_: Any,
     ) -> None:
         runtime = time.perf_counter() - local.start
         cpu = time.thread_time() - local.start_cpu
         record = {
             "jobs": list(args[0]) if args and isinstance(args[0], list) else [],
+            # Jobs the task labeled: its own and the ones it topped up with, not the skipped.
+            "labeled": (retval.get("done", 0) + retval.get("failed", 0))
+            if isinstance(retval, dict)
+            else 0,
             "task": task_id,
             "pid": os.getpid(),
             "thread": threading.get_ident(),
@@ -665,7 +674,7 @@ def load_task_records(tmpdir: Path, job_ids: set[int]) -> list[dict[str, Any]]:
 @dataclass
 class Overhead:
     tasks: int
-    jobs: int  # jobs in the measured tasks
+    jobs: int  # jobs the measured tasks labeled (topped-up ones included, skipped ones not)
     runtime: float  # sum of task runtimes (prerun -> postrun)
     http: float  # sum of LabelAttempt.latency_ms (a task's requests overlap)
     labeler: float  # sum of time inside LLMLabeler.label, over a task's labeling threads
@@ -709,7 +718,7 @@ def measure_overhead(run: Run, records: list[dict[str, Any]], in_flight: int) ->
     first = min((r["start"] for r in records), default=run.started)
     return Overhead(
         tasks=len(records),
-        jobs=sum(len(r["jobs"]) for r in records),
+        jobs=sum(r.get("labeled", 0) for r in records),
         runtime=sum(r["runtime"] for r in records),
         http=http,
         labeler=sum(r["labeler"] for r in records),
@@ -1028,7 +1037,8 @@ def run_benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     per_task = overhead.tasks or 1
     print("Where a worker slot's time goes (fault-free run, per task, means)")
     print(f"  task runs measured   {overhead.tasks:,} (task_prerun/postrun in the workers),"
-          f" {overhead.jobs / per_task:.1f} jobs each")  # fmt: skip
+          f" labeling {overhead.jobs / per_task:.1f} jobs each on average (a batch tops itself"
+          " up; a message whose jobs were taken is skipped)")  # fmt: skip
     print(f"  task runtime         {overhead.runtime / per_task * 1000:7.1f} ms")
     print(f"    HTTP, summed       {overhead.http / per_task * 1000:7.1f} ms  (LabelAttempt"
           f".latency_ms; {overhead.http / overhead.runtime if overhead.runtime else 0:.2f}"

@@ -1,14 +1,16 @@
 """Labeling in batches: a task labels many jobs with few queries, keeps at most LLM_CONCURRENCY
-requests in flight per process, retries only the jobs the endpoint did not answer, and keeps
-what it stored when its time limit cuts it short."""
+requests in flight per process, tops itself up with queued jobs when it runs low, retries only
+the jobs the endpoint did not answer, and keeps what it stored when its time limit cuts it
+short."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from reviewapp.labeling.rules import RuleLabeler
@@ -22,7 +24,7 @@ from reviewapp.models import (
     Suggestion,
 )
 from reviewapp.services import labeling
-from reviewapp.services.labeling import jobs_claim, labeler_build
+from reviewapp.services.labeling import jobs_claim, jobs_claim_queued, labeler_build
 from reviewapp.services.plan_import import plans_import
 from tests.llm_fixtures import llm_job
 from workers.tasks import TOOK_TOO_LONG, label_jobs
@@ -107,7 +109,9 @@ def test_a_process_never_has_more_requests_in_flight_than_llm_concurrency(
     assert fake_llm.fake.stats()["max_in_flight"] == 2
 
 
-def test_the_llm_labeler_shares_its_permits_between_threads(seed_clauses, fake_llm, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_llm_labeler_shares_its_permits_between_threads(
+    seed_clauses, fake_llm, settings
+) -> None:  # type: ignore[no-untyped-def]
     settings.LLM_CONCURRENCY = 3
     fake_llm.fake.update(latency_ms=100)
     labeler = labeler_build(name="llm")
@@ -156,3 +160,64 @@ def test_a_batch_still_unfinished_after_its_retries_fails_with_the_reason(
     assert set(jobs.values_list("state", flat=True)) == {"failed"}
     assert all(TOOK_TOO_LONG in reason for reason in jobs.values_list("reason", flat=True))
     assert not Suggestion.objects.exists()
+
+
+def test_an_llm_batch_that_runs_low_tops_itself_up_with_queued_jobs_of_its_configuration(
+    seed_clauses, fake_llm
+) -> None:  # type: ignore[no-untyped-def]
+    batch = [llm_job(clause) for clause in seed_clauses[:2]]
+    queued = [llm_job(clause) for clause in seed_clauses[2:10]]  # their messages not yet run
+    other = LabelingJob.objects.create(
+        clause=seed_clauses[10], labeler="llm", model="another-model", prompt_version="x",
+        state=LabelingState.QUEUED,
+    )  # fmt: skip
+    counts = label_jobs.apply(args=[[job.id for job in batch]]).get()
+    assert counts["done"] == 10
+    assert set(LabelingJob.objects.exclude(id=other.id).values_list("state", flat=True)) == {"done"}
+    assert LabelingJob.objects.get(id=other.id).state == "queued"  # another configuration
+    # When the topped-up jobs' own message arrives, they are skipped.
+    late = label_jobs.apply(args=[[job.id for job in queued]]).get()
+    assert late == {"done": 0, "failed": 0, "skipped": 8}
+    assert Suggestion.objects.filter(labeler="llm").count() == 10
+    assert fake_llm.fake.stats()["requests"] == 10
+
+
+def test_a_rules_batch_labels_only_its_own_jobs(seed_clauses) -> None:  # type: ignore[no-untyped-def]
+    batch, queued = _rules_jobs(seed_clauses[:3]), _rules_jobs(seed_clauses[3:6])
+    label_jobs.apply(args=[batch])
+    assert set(LabelingJob.objects.filter(id__in=queued).values_list("state", flat=True)) == {
+        "queued"
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_topping_up_at_once_never_take_the_same_job(seed_clauses) -> None:  # type: ignore[no-untyped-def]
+    config = ("llm", "fake-rules", "label-clause-v1@x")
+    LabelingJob.objects.bulk_create(
+        [
+            LabelingJob(
+                clause=clause, labeler=config[0], model=config[1], prompt_version=config[2],
+                state=LabelingState.QUEUED,
+            )
+            for clause in seed_clauses[:32]
+        ]
+    )  # fmt: skip
+    taken: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def take() -> None:
+        try:
+            barrier.wait()
+            for _ in range(2):
+                taken.extend(jobs_claim_queued(config=config, limit=2))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(taken) == 32 == len(set(taken))
+    assert set(LabelingJob.objects.values_list("state", flat=True)) == {"running"}

@@ -41,12 +41,14 @@ def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-u
         retry_countdown,
     )
 
+    outcome = BatchOutcome()
     try:
-        outcome = jobs_run(job_ids=job_ids)
+        jobs_run(job_ids=job_ids, outcome=outcome)
     except SoftTimeLimitExceeded:
         # What was stored is kept; the rest is retried like an endpoint that did not answer.
         late = TransientLLMError(TOOK_TOO_LONG)
-        outcome = BatchOutcome(transient={job_id: late for job_id in jobs_running(job_ids=job_ids)})
+        running = jobs_running(job_ids=outcome.claimed)
+        outcome = BatchOutcome(transient={job_id: late for job_id in running})
     counts = {state: outcome.count(state) for state in ("done", "failed", "skipped")}
     if not outcome.transient:
         return counts

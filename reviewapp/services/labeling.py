@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -213,6 +215,7 @@ class BatchOutcome:
     """What became of each job of a batch. ``transient`` jobs are left running: the caller
     (the Celery task) either queues them again or fails them."""
 
+    claimed: list[int] = field(default_factory=list)  # every job the run took, topped up too
     states: dict[int, str] = field(default_factory=dict)  # job id -> done | failed | skipped
     transient: dict[int, TransientLLMError] = field(default_factory=dict)
 
@@ -261,24 +264,79 @@ def job_run(*, job_id: int) -> RunOutcome:
     return RunOutcome(outcome.states.get(job_id, JOB_SKIPPED))
 
 
-def jobs_run(*, job_ids: Iterable[int]) -> BatchOutcome:
+def jobs_run(*, job_ids: Iterable[int], outcome: BatchOutcome | None = None) -> BatchOutcome:
     """Run a batch of jobs: claim them, label their clauses and store the results.
 
     The LLM's clauses are labeled by threads, with at most LLM_CONCURRENCY requests in flight
-    from this process; results are stored as they come, STORE_EVERY at a time, while the threads go on: the
-    requests in flight never wait for the database. Storing a group is a dozen queries,
-    where one clause at a time would be two dozen queries per clause.
+    from this process; results are stored as they come, STORE_EVERY at a time, while the
+    threads go on, so the requests in flight never wait for the database. Storing a group is a
+    dozen queries, where one clause at a time took two dozen per clause. When an LLM batch runs
+    low, it tops itself up with more queued jobs of its configuration (see ``_top_up``).
+
+    ``outcome`` is filled as the run goes: a caller interrupted by a time limit still knows
+    which jobs the run claimed.
     """
     job_ids = list(job_ids)
-    outcome = BatchOutcome()
+    outcome = outcome if outcome is not None else BatchOutcome()
     claimed = jobs_claim(job_ids=job_ids)
+    outcome.claimed.extend(claimed)
     for job_id in job_ids:
         if job_id not in claimed:
             outcome.states[job_id] = JOB_SKIPPED  # a duplicate delivery, or already done
-    if not claimed:
-        return outcome
+    jobs = _jobs_to_label(claimed, outcome)
+    for config in sorted({_config_of(job) for job in jobs}):
+        labeler = labeler_build(name=config[0])
+        cache_keys: dict[int, str] = {}
+        group = _answer_from_cache(
+            labeler, [job for job in jobs if _config_of(job) == config], cache_keys, outcome
+        )
+        top_up = _top_up(labeler, config, cache_keys, outcome)
+        for answers in _label_stream(labeler, group, top_up):
+            _results_store(answers, cache_keys, outcome)
+    return outcome
+
+
+# Results stored per transaction while the other requests of a batch are in flight.
+STORE_EVERY = 8
+# An LLM batch tops itself up only in the first part of its time limit, so that what it has
+# claimed can still finish within the limit.
+TOP_UP_SHARE = 0.25
+
+
+def _top_up(
+    labeler: Labeler,
+    config: tuple[str, str, str],
+    cache_keys: dict[int, str],
+    outcome: BatchOutcome,
+) -> Callable[[int], list[LabelingJob]] | None:
+    """For an LLM batch: a way to take more queued jobs of its configuration, during the first
+    TOP_UP_SHARE of its time limit. None for the rule labeler, which has no requests to keep
+    in flight."""
+    if labeler.name != LABELER_LLM:
+        return None
+    deadline = time.monotonic() + settings.LABEL_TASK_SOFT_TIME_LIMIT * TOP_UP_SHARE
+
+    def top_up(n: int) -> list[LabelingJob]:
+        if time.monotonic() > deadline:
+            return []
+        more = jobs_claim_queued(config=config, limit=n)
+        outcome.claimed.extend(more)
+        return _answer_from_cache(labeler, _jobs_to_label(more, outcome), cache_keys, outcome)
+
+    return top_up
+
+
+def _config_of(job: LabelingJob) -> tuple[str, str, str]:
+    return (job.labeler, job.model, job.prompt_version)
+
+
+def _jobs_to_label(job_ids: list[int], outcome: BatchOutcome) -> list[LabelingJob]:
+    """The claimed jobs with their clauses; those whose suggestion was stored before a crash
+    are finished at once (nothing to redo)."""
+    if not job_ids:
+        return []
     jobs = list(
-        LabelingJob.objects.filter(id__in=claimed)
+        LabelingJob.objects.filter(id__in=job_ids)
         .select_related("clause")
         .only(
             "id",
@@ -292,42 +350,69 @@ def jobs_run(*, job_ids: Iterable[int]) -> BatchOutcome:
             "clause__responsible_agencies",
             "clause__kind_hint",
         )
+        .order_by("id")
     )
     stored = _already_stored(jobs)
-    if stored:  # stored before a crash: nothing to redo
+    if stored:
         _finish_many(sorted(stored), LabelingState.DONE, "")
         outcome.states.update({job_id: LabelingState.DONE for job_id in stored})
-    to_label = [job for job in jobs if job.id not in stored]
-    for labeler_name in sorted({job.labeler for job in to_label}):
-        group = [job for job in to_label if job.labeler == labeler_name]
-        labeler = labeler_build(name=labeler_name)
-        cache_keys: dict[int, str] = {}
-        if labeler_name == LABELER_LLM:
-            cache_keys = {job.id: _cache_key(labeler, job.clause.text) for job in group}
-            cached = _from_cache_many(group, cache_keys)
-            if cached:
-                _results_store(
-                    [(job, cached[job.id]) for job in group if job.id in cached],
-                    cache_keys,
-                    outcome,
-                )
-            group = [job for job in group if job.id not in cached]
-        for answers in _label_stream(labeler, group):
-            _results_store(answers, cache_keys, outcome)
-    return outcome
+    return [job for job in jobs if job.id not in stored]
 
 
-# Results stored per transaction while the other requests of a batch are in flight.
-STORE_EVERY = 8
+def _answer_from_cache(
+    labeler: Labeler, jobs: list[LabelingJob], cache_keys: dict[int, str], outcome: BatchOutcome
+) -> list[LabelingJob]:
+    """Store the LLM jobs answered by the response cache; return the jobs still to label."""
+    if labeler.name != LABELER_LLM or not jobs:
+        return jobs
+    keys = {job.id: _cache_key(labeler, job.clause.text) for job in jobs}
+    cache_keys.update(keys)
+    cached = _from_cache_many(jobs, keys)
+    if cached:
+        _results_store(
+            [(job, cached[job.id]) for job in jobs if job.id in cached], cache_keys, outcome
+        )
+    return [job for job in jobs if job.id not in cached]
+
+
+def jobs_claim_queued(*, config: tuple[str, str, str], limit: int) -> list[int]:
+    """Take up to ``limit`` more queued jobs of one configuration (labeler, model, prompt
+    version), oldest first. Their messages, when they arrive, find them taken and are skipped:
+    the database, not the broker, says what is left to do."""
+    table = connection.ops.quote_name(LabelingJob._meta.db_table)
+    # Two workers topping up at once take different jobs: SKIP LOCKED on PostgreSQL; SQLite
+    # runs one write at a time anyway.
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, attempts = attempts + 1, updated_at = %s "
+            f"WHERE state = %s AND id IN (SELECT id FROM {table} WHERE state = %s AND labeler = %s "
+            f"AND model = %s AND prompt_version = %s ORDER BY id LIMIT %s{lock}) RETURNING id",
+            [
+                LabelingState.RUNNING,
+                timezone.now(),
+                LabelingState.QUEUED,
+                LabelingState.QUEUED,
+                *config,
+                limit,
+            ],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _label_stream(
-    labeler: Labeler, jobs: list[LabelingJob]
+    labeler: Labeler,
+    jobs: list[LabelingJob],
+    top_up: Callable[[int], list[LabelingJob]] | None = None,
 ) -> Iterator[list[tuple[LabelingJob, LabelResult | TransientLLMError]]]:
     """Label each job's clause; yield the answers in groups of STORE_EVERY as they come.
 
-    The LLM labeler is thread-safe and its threads never touch the database. The rule labeler
-    is CPU-bound and fast: in turn, in this thread."""
+    The LLM labeler is thread-safe and its threads never touch the database. When fewer jobs
+    are left than threads, ``top_up(n)`` is asked for up to n more (until it has none), so the
+    in-flight permits stay busy across what would otherwise be the end of one batch and the
+    start of the next. The rule labeler is CPU-bound and fast: in turn, in this thread."""
 
     def label(job: LabelingJob) -> tuple[LabelingJob, LabelResult | TransientLLMError]:
         try:
@@ -339,18 +424,30 @@ def _label_stream(
             error.attempts = []  # type: ignore[attr-defined]
             return job, error
 
-    if labeler.name != LABELER_LLM or len(jobs) <= 1:
+    if labeler.name != LABELER_LLM:
         for start in range(0, len(jobs), STORE_EVERY):
             yield [label(job) for job in jobs[start : start + STORE_EVERY]]
         return
     # Twice as many threads as requests may be in flight: while one thread's request is out,
     # another builds its next request or validates its answer, ready for the permit.
-    threads = min(len(jobs), 2 * settings.LLM_CONCURRENCY)
+    threads = 2 * settings.LLM_CONCURRENCY
+    pending = deque(jobs)
+    running: set[Future[tuple[LabelingJob, LabelResult | TransientLLMError]]] = set()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="llm")
     try:
         answers = []
-        for future in as_completed([pool.submit(label, job) for job in jobs]):
-            answers.append(future.result())
+        while True:
+            if top_up is not None and len(pending) + len(running) < threads:
+                more = top_up(settings.LLM_CONCURRENCY)
+                pending.extend(more)
+                if not more:
+                    top_up = None  # the queue is empty (or the time is up): drain
+            while pending and len(running) < threads:
+                running.add(pool.submit(label, pending.popleft()))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            answers += [future.result() for future in finished]
             if len(answers) >= STORE_EVERY:
                 yield answers
                 answers = []
