@@ -3,7 +3,8 @@
 Run from the project root (PostgreSQL and Redis must be running)::
 
     python bench/label_throughput.py [--clauses N] [--fault-clauses N] [--workers N]
-        [--pool threads|prefork|solo] [--concurrency N] [--keep-db]
+        [--pool threads|prefork|solo] [--concurrency N] [--batch-size N]
+        [--llm-concurrency N] [--keep-db]
 
 What it does
 ------------
@@ -16,10 +17,12 @@ What it does
    distinct, so the response cache (keyed by the clause text) can never hit.
 3. Starts the fake OpenAI-compatible server (``manage.py fake_llm_server``, a subprocess, so its
    threads do not share a GIL with the workers or this script) with 200 ms latency and a limit of
-   32 requests in flight, and real Celery worker processes.
-4. The workers import openai and instructor before their pool starts, and a warm-up of 64 extra
-   clauses (not timed) opens their database and broker connections: the timed run measures the
-   steady state. Then the timed run: ``labeling_enqueue`` of N clauses, until every job is
+   32 requests in flight, and a real Celery worker: by default one worker with a prefork pool of
+   4 processes, each keeping LLM_CONCURRENCY=8 requests in flight (4 x 8 = the server's 32),
+   tasks of LABEL_BATCH_SIZE=128 jobs.
+4. The workers import openai and instructor before their pool starts, and a warm-up of one batch
+   per pool process (not timed) opens their database and broker connections: the timed run
+   measures the steady state. Then the timed run: ``labeling_enqueue`` of N clauses, until every job is
    finished. Wall time = from just before ``labeling_enqueue`` to the latest
    ``LabelingJob.updated_at`` (written by the worker as it finishes the job).
 5. The fault run: the fake server gets 10% faults (4% HTTP 500, 3% 429 with Retry-After,
@@ -30,16 +33,17 @@ Measurements
 ------------
 - Throughput: N / wall, against the limit C / L = 32 / 0.2 s = 160 clauses/s. Target >= 90%.
 - Celery overhead per task. The workers run this file (``_worker`` mode): it connects to Celery's
-  ``task_prerun`` / ``task_postrun`` signals and writes, per task run, its start, end and duration,
-  the thread it ran on, and the time spent inside ``LLMLabeler.label`` (wrapped). The time inside
-  the labeler's HTTP calls is the sum of the job's ``LabelAttempt.latency_ms`` (the app's own
-  measure: from httpx's request hook to the response read). Per worker slot (thread or pool
-  process), the gap between the end of one task and the start of the next is the time Celery
-  needs to hand the slot its next task (ack, fetch, dispatch; in a busy process also waiting for
-  the GIL or a core). Reported:
-    task          = (runtime - HTTP) / runtime        (runtime: prerun -> postrun)
-    task + gap    = (runtime + gap - HTTP) / (runtime + gap)   <- the target, <= 5%
-    whole run     = 1 - sum(HTTP) / (slots x wall)      (also counts start-up and drain)
+  ``task_prerun`` / ``task_postrun`` signals and writes, per task run, its start, end, duration
+  and how many jobs it labeled, and the time spent inside ``LLMLabeler.label`` by the batch's
+  labeling threads. Per pool process (a slot: it runs one task at a time), the gap between the
+  end of one task and the start of the next is what Celery costs the slot (ack, result, fetch,
+  dispatch). Reported:
+    Celery overhead = gaps / (task runtimes + gaps)        <- the target, <= 5%
+    in-flight idle  = 1 - sum(HTTP) / (in-flight limit x wall), where HTTP is the sum of
+                      ``LabelAttempt.latency_ms`` (the app's own measure, from the moment a
+                      request holds an in-flight permit to its whole answer read): everything
+                      that is not the model's time (our CPU, the database, Celery, start-up
+                      and drain), the reason throughput falls short of C/L.
 - Input tokens per clause: the mean ``Suggestion.prompt_tokens`` of the timed run.
 - Token amplification at 10% faults: the prompt + completion tokens of every ``LabelAttempt`` of
   the fault run (failed ones included; a 500 or 429 carries no usage, so counts 0) divided by the
@@ -48,8 +52,8 @@ Measurements
 - Where the two cores go: CPU seconds per process group from /proc, sampled about once a second
   (workers with their pool processes, the fake server, Redis, this script, and PostgreSQL: the
   postmaster, its auxiliary processes and the benchmark database's backends only); the workers'
-  CPU split by the task threads' own CPU clock (``time.thread_time``) into LLMLabeler.label, the
-  rest of the task (Django ORM, psycopg) and outside tasks (Celery itself); the CPU-bound ceiling
+  CPU split by the threads' own CPU clock (``time.thread_time``) into LLMLabeler.label (the
+  labeling threads), the task thread (Django ORM, psycopg) and the rest (Celery); the CPU-bound ceiling
   = cores / CPU ms per clause. CPU used by other processes is shown, with a warning: the machine
   may be shared.
 

@@ -53,13 +53,13 @@ def _rules_jobs(clauses: list[Clause]) -> list[int]:
 
 def test_a_batch_costs_about_the_same_queries_whatever_its_size(seed_clauses) -> None:  # type: ignore[no-untyped-def]
     small, large = _rules_jobs(seed_clauses[:8]), _rules_jobs(seed_clauses[8:])
-    assert len(large) == 28
+    assert len(large) == 28 and labeling.STORE_EVERY <= 16
     with CaptureQueriesContext(connection) as eight:
         label_jobs.apply(args=[small])
     with CaptureQueriesContext(connection) as many:
         label_jobs.apply(args=[large])
     assert Suggestion.objects.filter(status="valid").count() == 36
-    # Four stores of up to eight instead of one: a dozen queries more each, not two dozen per
+    # More stores of up to STORE_EVERY answers: a dozen queries more each, not two dozen per
     # clause (one clause at a time took 24).
     assert len(many) <= len(eight) + 3 * 15, (len(eight), len(many))
     assert len(many) / len(large) < 2.5
@@ -126,7 +126,7 @@ def test_the_llm_labeler_shares_its_permits_between_threads(
 def test_a_batch_cut_short_by_its_time_limit_keeps_what_it_stored_and_retries_the_rest(
     seed_clauses, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    job_ids = _rules_jobs(seed_clauses[:12])
+    job_ids = _rules_jobs(seed_clauses[: labeling.STORE_EVERY + 4])
     original = RuleLabeler.label
     calls = {"n": 0}
 
@@ -139,7 +139,7 @@ def test_a_batch_cut_short_by_its_time_limit_keeps_what_it_stored_and_retries_th
     monkeypatch.setattr(RuleLabeler, "label", label_then_time_out)
     label_jobs.apply(args=[job_ids])
     # The first group was stored by the first run; the retry labeled the rest.
-    assert Suggestion.objects.count() == 12
+    assert Suggestion.objects.count() == labeling.STORE_EVERY + 4
     assert set(LabelingJob.objects.values_list("state", flat=True)) == {"done"}
     attempts = dict(LabelingJob.objects.values_list("id", "attempts"))
     assert [attempts[i] for i in job_ids] == [1] * labeling.STORE_EVERY + [2] * 4

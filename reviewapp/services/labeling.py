@@ -297,7 +297,7 @@ def jobs_run(*, job_ids: Iterable[int], outcome: BatchOutcome | None = None) -> 
 
 
 # Results stored per transaction while the other requests of a batch are in flight.
-STORE_EVERY = 8
+STORE_EVERY = 16
 # An LLM batch tops itself up only in the first part of its time limit, so that what it has
 # claimed can still finish within the limit.
 TOP_UP_SHARE = 0.25
@@ -437,8 +437,9 @@ def _label_stream(
     try:
         answers = []
         while True:
+            # Top up a thread's worth at a time: each top-up is a few queries.
             if top_up is not None and len(pending) + len(running) < threads:
-                more = top_up(settings.LLM_CONCURRENCY)
+                more = top_up(threads)
                 pending.extend(more)
                 if not more:
                     top_up = None  # the queue is empty (or the time is up): drain
