@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connections
 
 from reviewapp.models import Plan
 from reviewapp.services.plan_import import plans_import
+from tests.concurrency import run_at_once
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_imports_of_the_same_file_store_one_plan(seed_bytes) -> None:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(2)
     outcomes: list[str] = []
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            barrier.wait()
-            _, result = plans_import(files=[("haidian.txt", seed_bytes["haidian"])])
-            outcomes.extend(o.outcome for o in result)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    def run(_: int) -> None:
+        _, result = plans_import(files=[("haidian.txt", seed_bytes["haidian"])])
+        outcomes.extend(o.outcome for o in result)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    run_at_once(run, threads=2)
     assert sorted(outcomes) == ["duplicate", "imported"]
     assert Plan.objects.count() == 1
 

@@ -5,12 +5,11 @@ short."""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reviewapp.labeling.rules import RuleLabeler
@@ -26,6 +25,7 @@ from reviewapp.models import (
 from reviewapp.services import labeling
 from reviewapp.services.labeling import jobs_claim, jobs_claim_queued, labeler_build
 from reviewapp.services.plan_import import plans_import
+from tests.concurrency import run_at_once
 from tests.llm_fixtures import llm_job
 from workers.tasks import TOOK_TOO_LONG, label_jobs
 
@@ -204,20 +204,11 @@ def test_workers_topping_up_at_once_never_take_the_same_job(seed_clauses) -> Non
         ]
     )  # fmt: skip
     taken: list[int] = []
-    barrier = threading.Barrier(8)
 
-    def take() -> None:
-        try:
-            barrier.wait()
-            for _ in range(2):
-                taken.extend(jobs_claim_queued(config=config, limit=2))
-        finally:
-            connections.close_all()
+    def take(_: int) -> None:
+        for _ in range(2):
+            taken.extend(jobs_claim_queued(config=config, limit=2))
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_at_once(take, threads=8)
     assert len(taken) == 32 == len(set(taken))
     assert set(LabelingJob.objects.values_list("state", flat=True)) == {"running"}

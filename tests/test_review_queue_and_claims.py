@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from reviewapp.models import ClauseAgreement, ReviewItem
 from reviewapp.services.review import QueueFilters, review_claim_next, review_item_refresh
+from tests.concurrency import run_at_once
 from tests.factories import UserFactory, reviewer_user
 from tests.review_fixtures import suggest
 
@@ -106,23 +105,14 @@ def test_two_reviewers_claiming_at_once_never_get_the_same_clause(seed_bytes) ->
         suggest(clause)
     users = [UserFactory(username=f"c{i}") for i in range(8)]
     claimed: list[int] = []
-    barrier = threading.Barrier(len(users))
 
-    def claim(user) -> None:  # type: ignore[no-untyped-def]
-        try:
-            barrier.wait()
-            for _ in range(4):
-                item = review_claim_next(user=user, filters=QueueFilters())
-                ReviewItem.objects.filter(pk=item.pk).update(status="reviewed")  # keep it
-                claimed.append(item.pk)
-        finally:
-            connections.close_all()
+    def claim(index: int) -> None:
+        for _ in range(4):
+            item = review_claim_next(user=users[index], filters=QueueFilters())
+            ReviewItem.objects.filter(pk=item.pk).update(status="reviewed")  # keep it
+            claimed.append(item.pk)
 
-    threads = [threading.Thread(target=claim, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_at_once(claim, threads=len(users))
     assert len(claimed) == 32
     assert len(set(claimed)) == 32
 
