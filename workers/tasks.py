@@ -30,12 +30,12 @@ TOOK_TOO_LONG = "the batch took longer than LABEL_TASK_SOFT_TIME_LIMIT"
 )
 def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Label a batch of jobs. Jobs the endpoint could not answer (rate limit, 5xx, timeout) are
-    retried together, once per LABEL_TASK_RETRIES, then failed with the reason."""
+    retried together after a backoff while they have runs left (1 + LABEL_TASK_RETRIES), then
+    failed with the reason."""
     from reviewapp.labeling.llm import TransientLLMError
     from reviewapp.services.labeling import (
         BatchOutcome,
-        jobs_fail,
-        jobs_requeue,
+        jobs_retry_or_fail,
         jobs_run,
         jobs_running,
         retry_countdown,
@@ -43,29 +43,26 @@ def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-u
 
     outcome = BatchOutcome()
     try:
-        jobs_run(job_ids=job_ids, outcome=outcome)
+        # A retry runs only its own jobs: topping up is for the first run.
+        jobs_run(job_ids=job_ids, outcome=outcome, top_up=self.request.retries == 0)
     except SoftTimeLimitExceeded:
         # What was stored is kept; the rest is retried like an endpoint that did not answer.
         late = TransientLLMError(TOOK_TOO_LONG)
-        running = jobs_running(job_ids=outcome.claimed)
-        outcome = BatchOutcome(transient={job_id: late for job_id in running})
+        outcome.transient = {job_id: late for job_id in jobs_running(job_ids=outcome.claimed)}
     counts = {state: outcome.count(state) for state in ("done", "failed", "skipped")}
     if not outcome.transient:
         return counts
-    retry_ids = sorted(outcome.transient)
-    first = outcome.transient[retry_ids[0]]
-    if self.request.retries < self.max_retries:
-        jobs_requeue(job_ids=retry_ids, reason=str(first))
-        hints = [exc.retry_after for exc in outcome.transient.values() if exc.retry_after]
-        countdown = retry_countdown(
-            retries=self.request.retries, retry_after=max(hints) if hints else None
-        )
-        raise self.retry(args=[retry_ids], countdown=countdown, exc=first)
-    runs = self.request.retries + 1
-    for job_id, exc in outcome.transient.items():
-        jobs_fail(job_ids=[job_id], reason=f"gave up after {runs} runs: {exc}")
-    counts["failed"] += len(retry_ids)
-    return counts
+    retry_ids = jobs_retry_or_fail(
+        transient=outcome.transient, retry_allowed=self.request.retries < self.max_retries
+    )
+    counts["failed"] += len(outcome.transient) - len(retry_ids)
+    if not retry_ids:
+        return counts
+    hints = [
+        outcome.transient[i].retry_after for i in retry_ids if outcome.transient[i].retry_after
+    ]
+    countdown = retry_countdown(retries=self.request.retries, retry_after=max(hints, default=None))
+    raise self.retry(args=[retry_ids], countdown=countdown, exc=outcome.transient[retry_ids[0]])
 
 
 @app.task(name="labeling.reconcile", soft_time_limit=50, time_limit=60)

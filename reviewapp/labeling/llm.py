@@ -285,6 +285,12 @@ class LLMLabeler:
             return self._failure(exc, recorder.attempts)
         except openai.APIError as exc:
             raise self._transient(exc, recorder.attempts) from exc
+        except Exception as exc:
+            # A library's edge case or a bug: the job is retried within its budget, then failed
+            # with this reason; what the requests cost is kept either way.
+            error = TransientLLMError(f"{type(exc).__name__}: {exc}")
+            error.attempts = recorder.attempts  # type: ignore[attr-defined]
+            raise error from exc
         finally:
             _current_recorder.reset(token)
         # Every answer before the accepted one was re-asked: it did not validate.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -19,9 +21,10 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -47,6 +50,7 @@ from reviewapp.services.agencies import agency_canonical_names
 from reviewapp.services.review import review_items_refresh
 
 UNKNOWN_LABELER = "Unknown labeler {name!r}: use 'rules' or 'llm'."
+NOT_STARTED_IN_TIME = "not started: the batch was near LABEL_TASK_SOFT_TIME_LIMIT"
 JOB_SKIPPED = "skipped"
 
 
@@ -229,25 +233,67 @@ def jobs_claim(*, job_ids: Iterable[int]) -> list[int]:
     job_ids = [int(i) for i in job_ids]
     if not job_ids:
         return []
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.LABEL_STUCK_AFTER_SECONDS)
-    table = connection.ops.quote_name(LabelingJob._meta.db_table)
+    stale = timezone.now() - timedelta(seconds=settings.LABEL_STUCK_AFTER_SECONDS)
+    claimable = Q(state=LabelingState.QUEUED) | Q(state=LabelingState.RUNNING, updated_at__lt=stale)
+    if not _update_returning():
+        return _claim_one_by_one(LabelingJob.objects.filter(claimable, id__in=job_ids), claimable)
     marks = ", ".join(["%s"] * len(job_ids))
+    return _claim_returning(
+        f"id IN ({marks}) AND (state = %s OR (state = %s AND updated_at < %s))",
+        [*job_ids, LabelingState.QUEUED, LabelingState.RUNNING, stale],
+    )
+
+
+def jobs_claim_queued(*, config: tuple[str, str, str], limit: int) -> list[int]:
+    """Take up to ``limit`` more queued jobs of one configuration (labeler, model, prompt
+    version) that were never tried, oldest first. Their messages, when they arrive, find them
+    taken and are skipped: the database, not the broker, says what is left to do. Jobs queued
+    again after a failed run wait for their own retry (its backoff and its budget)."""
+    never_tried = Q(state=LabelingState.QUEUED, attempts=0)
+    if not _update_returning():
+        candidates = LabelingJob.objects.filter(
+            never_tried, labeler=config[0], model=config[1], prompt_version=config[2]
+        ).order_by("id")[:limit]
+        return _claim_one_by_one(candidates, never_tried)
+    table = connection.ops.quote_name(LabelingJob._meta.db_table)
+    # Two workers topping up at once take different jobs: SKIP LOCKED on PostgreSQL; SQLite
+    # runs one write at a time anyway.
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    return _claim_returning(
+        f"state = %s AND id IN (SELECT id FROM {table} WHERE state = %s AND attempts = 0 "
+        f"AND labeler = %s AND model = %s AND prompt_version = %s ORDER BY id LIMIT %s{lock})",
+        [LabelingState.QUEUED, LabelingState.QUEUED, *config, limit],
+    )
+
+
+def _claim_returning(where: str, params: list[object]) -> list[int]:
+    table = connection.ops.quote_name(LabelingJob._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET state = %s, attempts = attempts + 1, updated_at = %s "
-            f"WHERE id IN ({marks}) AND (state = %s OR (state = %s AND updated_at < %s)) "
-            "RETURNING id",
-            [
-                LabelingState.RUNNING,
-                now,
-                *job_ids,
-                LabelingState.QUEUED,
-                LabelingState.RUNNING,
-                stale,
-            ],
+            f"WHERE {where} RETURNING id",
+            [LabelingState.RUNNING, timezone.now(), *params],
         )
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def _update_returning() -> bool:
+    """UPDATE … RETURNING: PostgreSQL, and SQLite from 3.35 (Django 5.1 accepts 3.31)."""
+    return connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 35)
+
+
+def _claim_one_by_one(candidates: QuerySet[LabelingJob], claimable: Q) -> list[int]:
+    """A conditional update per job, for databases without UPDATE … RETURNING."""
+    return [
+        job_id
+        for job_id in candidates.values_list("id", flat=True)
+        if LabelingJob.objects.filter(claimable, id=job_id).update(
+            state=LabelingState.RUNNING, attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
+        == 1
+    ]
 
 
 def job_claim(*, job_id: int) -> bool:
@@ -258,24 +304,30 @@ def job_claim(*, job_id: int) -> bool:
 def job_run(*, job_id: int) -> RunOutcome:
     """Run one job (see ``jobs_run``). Raises TransientLLMError when the endpoint could not
     answer (the task decides whether to retry)."""
-    outcome = jobs_run(job_ids=[job_id])
+    outcome = jobs_run(job_ids=[job_id], top_up=False)
     if job_id in outcome.transient:
         raise outcome.transient[job_id]
     return RunOutcome(outcome.states.get(job_id, JOB_SKIPPED))
 
 
-def jobs_run(*, job_ids: Iterable[int], outcome: BatchOutcome | None = None) -> BatchOutcome:
+def jobs_run(
+    *, job_ids: Iterable[int], outcome: BatchOutcome | None = None, top_up: bool = True
+) -> BatchOutcome:
     """Run a batch of jobs: claim them, label their clauses and store the results.
 
     The LLM's clauses are labeled by threads, with at most LLM_CONCURRENCY requests in flight
     from this process; results are stored as they come, STORE_EVERY at a time, while the
     threads go on, so the requests in flight never wait for the database. Storing a group is a
     dozen queries, where one clause at a time took two dozen per clause. When an LLM batch runs
-    low, it tops itself up with more queued jobs of its configuration (see ``_top_up``).
+    low, it tops itself up with more queued jobs of its configuration (see ``_top_up``; not on
+    a retry). No request starts after START_SHARE of the soft time limit; jobs not started by
+    then are left to the caller like jobs the endpoint did not answer.
 
     ``outcome`` is filled as the run goes: a caller interrupted by a time limit still knows
-    which jobs the run claimed.
+    which jobs the run claimed. Answers already in are stored before the time limit's
+    exception goes on.
     """
+    started = time.monotonic()
     job_ids = list(job_ids)
     outcome = outcome if outcome is not None else BatchOutcome()
     claimed = jobs_claim(job_ids=job_ids)
@@ -290,17 +342,24 @@ def jobs_run(*, job_ids: Iterable[int], outcome: BatchOutcome | None = None) -> 
         group = _answer_from_cache(
             labeler, [job for job in jobs if _config_of(job) == config], cache_keys, outcome
         )
-        top_up = _top_up(labeler, config, cache_keys, outcome)
-        for answers in _label_stream(labeler, group, top_up):
-            _results_store(answers, cache_keys, outcome)
+        more = _top_up(labeler, config, cache_keys, outcome, started) if top_up else None
+        start_deadline = started + settings.LABEL_TASK_SOFT_TIME_LIMIT * START_SHARE
+        for answers in _label_stream(labeler, group, more, start_deadline):
+            try:
+                _results_store(answers, cache_keys, outcome)
+            except SoftTimeLimitExceeded:
+                # The store was cut short and rolled back; the hard limit is further away.
+                _results_store(answers, cache_keys, outcome)
+                raise
     return outcome
 
 
 # Results stored per transaction while the other requests of a batch are in flight.
 STORE_EVERY = 16
-# An LLM batch tops itself up only in the first part of its time limit, so that what it has
-# claimed can still finish within the limit.
+# An LLM batch tops itself up only in the first part of its time limit, and starts no request
+# late in it, so that what it has started can still finish within the limit.
 TOP_UP_SHARE = 0.25
+START_SHARE = 0.75
 
 
 def _top_up(
@@ -308,13 +367,14 @@ def _top_up(
     config: tuple[str, str, str],
     cache_keys: dict[int, str],
     outcome: BatchOutcome,
+    started: float,
 ) -> Callable[[int], list[LabelingJob]] | None:
     """For an LLM batch: a way to take more queued jobs of its configuration, during the first
     TOP_UP_SHARE of its time limit. None for the rule labeler, which has no requests to keep
     in flight."""
     if labeler.name != LABELER_LLM:
         return None
-    deadline = time.monotonic() + settings.LABEL_TASK_SOFT_TIME_LIMIT * TOP_UP_SHARE
+    deadline = started + settings.LABEL_TASK_SOFT_TIME_LIMIT * TOP_UP_SHARE
 
     def top_up(n: int) -> list[LabelingJob]:
         if time.monotonic() > deadline:
@@ -375,37 +435,11 @@ def _answer_from_cache(
     return [job for job in jobs if job.id not in cached]
 
 
-def jobs_claim_queued(*, config: tuple[str, str, str], limit: int) -> list[int]:
-    """Take up to ``limit`` more queued jobs of one configuration (labeler, model, prompt
-    version), oldest first. Their messages, when they arrive, find them taken and are skipped:
-    the database, not the broker, says what is left to do."""
-    table = connection.ops.quote_name(LabelingJob._meta.db_table)
-    # Two workers topping up at once take different jobs: SKIP LOCKED on PostgreSQL; SQLite
-    # runs one write at a time anyway.
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET state = %s, attempts = attempts + 1, updated_at = %s "
-            f"WHERE state = %s AND id IN (SELECT id FROM {table} WHERE state = %s AND labeler = %s "
-            f"AND model = %s AND prompt_version = %s ORDER BY id LIMIT %s{lock}) RETURNING id",
-            [
-                LabelingState.RUNNING,
-                timezone.now(),
-                LabelingState.QUEUED,
-                LabelingState.QUEUED,
-                *config,
-                limit,
-            ],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
-
-
 def _label_stream(
     labeler: Labeler,
     jobs: list[LabelingJob],
     top_up: Callable[[int], list[LabelingJob]] | None = None,
+    start_deadline: float = math.inf,
 ) -> Iterator[list[tuple[LabelingJob, LabelResult | TransientLLMError]]]:
     """Label each job's clause; yield the answers in groups of STORE_EVERY as they come.
 
@@ -423,6 +457,12 @@ def _label_stream(
             error = TransientLLMError(str(exc), exc.seconds)
             error.attempts = []  # type: ignore[attr-defined]
             return job, error
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up (raised in this thread only for the rule labeler)
+        except Exception as exc:  # a bug or a library's edge case: this job, not the batch
+            error = TransientLLMError(f"{type(exc).__name__}: {exc}")
+            error.attempts = getattr(exc, "attempts", [])  # type: ignore[attr-defined]
+            return job, error
 
     if labeler.name != LABELER_LLM:
         for start in range(0, len(jobs), STORE_EVERY):
@@ -434,9 +474,15 @@ def _label_stream(
     pending = deque(jobs)
     running: set[Future[tuple[LabelingJob, LabelResult | TransientLLMError]]] = set()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="llm")
+    answers: list[tuple[LabelingJob, LabelResult | TransientLLMError]] = []
     try:
-        answers = []
         while True:
+            if time.monotonic() > start_deadline:
+                late = TransientLLMError(NOT_STARTED_IN_TIME)
+                late.attempts = []  # type: ignore[attr-defined]
+                answers += [(job, late) for job in pending]
+                pending.clear()
+                top_up = None
             # Top up a thread's worth at a time: each top-up is a few queries.
             if top_up is not None and len(pending) + len(running) < threads:
                 more = top_up(threads)
@@ -447,7 +493,14 @@ def _label_stream(
                 running.add(pool.submit(label, pending.popleft()))
             if not running:
                 break
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            try:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+            except SoftTimeLimitExceeded:
+                # Keep what has come back: it is stored before the exception goes on.
+                answers += [future.result() for future in running if future.done()]
+                if answers:
+                    yield answers
+                raise
             answers += [future.result() for future in finished]
             if len(answers) >= STORE_EVERY:
                 yield answers
@@ -481,11 +534,42 @@ def _results_store(
             if not results[job.id].ok:
                 reason = f"invalid after retries: {results[job.id].error}"
                 _finish_many([job.id], LabelingState.FAILED, reason)
+    _agreements_recheck(valid)
     for job, answer in answers:
         if isinstance(answer, TransientLLMError):
             outcome.transient[job.id] = answer
         else:
             outcome.states[job.id] = LabelingState.DONE if answer.ok else LabelingState.FAILED
+
+
+def _agreements_recheck(clause_ids: list[int]) -> None:
+    """Two batches storing the two labelers' answers for a clause at the same moment each see
+    only their own suggestion (READ COMMITTED), so neither stores the agreement. Once this
+    batch has committed, store it for clauses that have both labelers' valid suggestions and no
+    agreement as new as the newest of them (one query when there are none)."""
+    if not clause_ids:
+        return
+    both = {
+        row["clause_id"]: row["newest"]
+        for row in Suggestion.objects.filter(
+            clause_id__in=clause_ids, status=SuggestionStatus.VALID
+        )
+        .values("clause_id")
+        .annotate(labelers=Count("labeler", distinct=True), newest=Max("created_at"))
+        .filter(labelers__gte=2)
+    }
+    if not both:
+        return
+    agreed = dict(
+        ClauseAgreement.objects.filter(clause_id__in=list(both)).values_list(
+            "clause_id", "updated_at"
+        )
+    )
+    stale = [cid for cid, newest in both.items() if cid not in agreed or agreed[cid] < newest]
+    if stale:
+        with transaction.atomic():
+            agreements_update(clause_ids=stale)
+            review_items_refresh(clause_ids=stale)
 
 
 def _already_stored(jobs: list[LabelingJob]) -> set[int]:
@@ -513,6 +597,23 @@ def jobs_running(*, job_ids: list[int]) -> list[int]:
             "id", flat=True
         )
     )
+
+
+def jobs_retry_or_fail(
+    *, transient: dict[int, TransientLLMError], retry_allowed: bool
+) -> list[int]:
+    """Jobs the endpoint did not answer: queue again those with a run left in their budget
+    (1 + LABEL_TASK_RETRIES runs, counted on the job, wherever it ran), fail the others with
+    the reason. Returns the queued ones, for the task to retry after its backoff."""
+    runs = dict(LabelingJob.objects.filter(id__in=list(transient)).values_list("id", "attempts"))
+    retry = []
+    for job_id, exc in sorted(transient.items()):
+        if retry_allowed and runs.get(job_id, 0) <= settings.LABEL_TASK_RETRIES:
+            jobs_requeue(job_ids=[job_id], reason=str(exc))
+            retry.append(job_id)
+        else:
+            jobs_fail(job_ids=[job_id], reason=f"gave up after {runs.get(job_id, 0)} runs: {exc}")
+    return retry
 
 
 def jobs_requeue(*, job_ids: list[int], reason: str) -> None:
