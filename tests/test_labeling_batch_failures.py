@@ -180,3 +180,26 @@ def test_claims_work_on_a_sqlite_without_update_returning(clauses, monkeypatch) 
     assert labeling.jobs_claim_queued(config=config, limit=1) == [jobs[0].id]
     assert labeling.jobs_claim(job_ids=[j.id for j in jobs]) == [j.id for j in jobs[1:]]
     assert labeling.jobs_claim(job_ids=[j.id for j in jobs]) == []
+
+
+def test_compiled_once_templates_render_exactly_as_instructors_own(fake_llm) -> None:  # type: ignore[no-untyped-def]
+    from textwrap import dedent
+
+    from instructor.v2.core import templating
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from reviewapp.labeling.prompts import USER_TEMPLATE, load_prompt
+
+    labeling.labeler_build(name="llm")._instructor_client()  # installs the compiled templates
+    assert getattr(templating.apply_template, "compiles_once", False)
+    context = {
+        "clause_text": "到2025年,{{ x }} 占比达到10%以上。\n  (责任单位:区发展改革委)",
+        "heading_path": "一",
+    }
+    for text in (
+        load_prompt("label-clause-v1").system,
+        USER_TEMPLATE,
+        "  indented {{ heading_path }}",
+    ):
+        instructors_own = dedent(SandboxedEnvironment().from_string(text).render(**context))
+        assert templating.apply_template(text, context) == instructors_own

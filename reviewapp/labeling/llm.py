@@ -166,11 +166,16 @@ def _compile_instructor_templates_once() -> None:
     reaches the user message), compiling each template anew: for the ~10 KB system prompt
     that is ~1.6 ms of CPU per request, about 40% of the client's work. Compile each distinct
     template once instead: the same sandboxed environment and the same dedent as instructor's
-    own ``apply_template``, so the rendered messages are identical (a test checks this)."""
-    from instructor.v2.core import templating
+    own ``apply_template``, so the rendered messages are identical (a test checks this). An
+    instructor laid out otherwise keeps its own templating: slower, never wrong."""
     from jinja2.sandbox import SandboxedEnvironment
 
-    if getattr(templating.apply_template, "compiles_once", False):
+    try:
+        from instructor.v2.core import templating
+    except ImportError:
+        return
+    current = getattr(templating, "apply_template", None)
+    if not callable(current) or getattr(current, "compiles_once", False):
         return
     environment = SandboxedEnvironment()
     compiled = lru_cache(maxsize=64)(environment.from_string)
