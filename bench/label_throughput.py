@@ -19,7 +19,7 @@ What it does
    threads do not share a GIL with the workers or this script) with 200 ms latency and a limit of
    32 requests in flight, and a real Celery worker: by default one worker with a prefork pool of
    4 processes, each keeping LLM_CONCURRENCY=8 requests in flight (4 x 8 = the server's 32),
-   tasks of LABEL_BATCH_SIZE=128 jobs.
+   tasks of LABEL_BATCH_SIZE=64 jobs (the product defaults).
 4. The workers import openai and instructor before their pool starts, and a warm-up of one batch
    per pool process (not timed) opens their database and broker connections: the timed run
    measures the steady state. Then the timed run: ``labeling_enqueue`` of N clauses, until every job is
@@ -816,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
         " --workers, so that the in-flight limit is the server's)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=128, help="LABEL_BATCH_SIZE, jobs a task (%(default)s)"
+        "--batch-size", type=int, default=64, help="LABEL_BATCH_SIZE, jobs a task (%(default)s)"
     )
     parser.add_argument(
         "--llm-concurrency",
