@@ -318,3 +318,24 @@ def test_a_failing_writer_releases_the_rows_at_once(reviewed, tmp_path, monkeypa
     assert failure.traceback  # still alive, with the writer's frame and its rows: closed anyway
     assert Clause.objects.count() > len(reviewed)
     assert gc.isenabled()
+
+
+def test_an_export_that_finds_nothing_or_fails_leaves_the_previous_export_as_it_was(
+    reviewed, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    path, _ = export_dataset(fmt="csv", out_dir=tmp_path, filters=ExportFilters())
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="No reviewed clauses match"):
+        export_dataset(
+            fmt="csv", out_dir=tmp_path, filters=ExportFilters(since=dt.date(2999, 1, 1))
+        )
+
+    def failing_writer(path, rows) -> None:  # type: ignore[no-untyped-def]
+        path.write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "_write_csv", failing_writer)
+    with pytest.raises(OSError, match="disk full"):
+        export_dataset(fmt="csv", out_dir=tmp_path, filters=ExportFilters())
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "clauses.csv"]

@@ -88,6 +88,15 @@ def test_save_with_a_fixed_value_stores_the_fix(client: Client, queued) -> None:
     assert review.labels_before["sector"] != "buildings"
 
 
+def test_saving_without_a_change_counts_as_accepting_the_suggestion(client: Client, queued) -> None:  # type: ignore[no-untyped-def]
+    item, page = _open(client)
+    response = _post(client, item, page, "save")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    review = Review.objects.get()
+    assert review.decision == "accepted"
+    assert review.labels_after == review.labels_before
+
+
 def test_a_quote_not_in_the_clause_is_an_inline_error_and_nothing_is_saved(
     client: Client, queued
 ) -> None:  # type: ignore[no-untyped-def]

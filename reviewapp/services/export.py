@@ -14,6 +14,7 @@ import gc
 import hashlib
 import io
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -471,13 +472,19 @@ def export_dataset(
         "parquet": _write_parquet,
         "label-studio": _write_label_studio,
     }[fmt]
-    # closing(): if the writer fails, the rows (and on PostgreSQL the connection they stream
-    # over) are released at once, not when the traceback is.
-    with _cyclic_gc_paused(), closing(rows()) as all_rows:
-        writer(path, all_rows)
-    if summary.rows == 0:
-        path.unlink(missing_ok=True)
-        raise ValueError(NOTHING_TO_EXPORT)
+    # Written next to the data file and moved over it only when complete, so an export that
+    # fails or finds nothing leaves the previous export as it was.
+    partial = out_dir / f".{FILE_NAMES[fmt]}.{os.getpid()}.partial"
+    try:
+        # closing(): if the writer fails, the rows (and on PostgreSQL the connection they
+        # stream over) are released at once, not when the traceback is.
+        with _cyclic_gc_paused(), closing(rows()) as all_rows:
+            writer(partial, all_rows)
+        if summary.rows == 0:
+            raise ValueError(NOTHING_TO_EXPORT)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     if fmt == "label-studio":
         (out_dir / "label_studio_config.xml").write_text(LABEL_STUDIO_CONFIG, encoding="utf-8")
     (out_dir / "README.md").write_text(dataset_card(summary, fmt, filters), encoding="utf-8")

@@ -325,6 +325,10 @@ def review_submit(
         after = labels.model_dump(mode="json") if labels is not None else None
         if decision == ReviewDecision.ACCEPTED:
             after = before
+        elif decision == ReviewDecision.FIXED and after == before:
+            # Saved without a change: the suggestion was accepted as it was (the dataset's
+            # decision and the accuracy measure's "accepted unchanged" count it so).
+            decision = ReviewDecision.ACCEPTED
         if decision in {ReviewDecision.ACCEPTED, ReviewDecision.FIXED} and after is None:
             raise ValueError("a decision that keeps labels needs labels")
         review = Review.objects.create(
