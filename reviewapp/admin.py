@@ -12,7 +12,11 @@ from reviewapp.models import (
     Plan,
     Suggestion,
 )
-from reviewapp.services.labeling import labeling_enqueue, labeling_progress
+from reviewapp.services.labeling import (
+    BrokerUnreachable,
+    labeling_enqueue,
+    labeling_progress,
+)
 
 
 class AgencyAliasInline(admin.TabularInline):
@@ -50,7 +54,7 @@ class PlanAdmin(admin.ModelAdmin):
         clause_ids = Clause.objects.filter(plan__in=queryset).values_list("id", flat=True)
         try:
             queued = labeling_enqueue(clause_ids=clause_ids, labeler_name=labeler)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, FileNotFoundError, BrokerUnreachable) as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
             return
         self.message_user(request, f"{len(queued)} clauses queued for the {labeler} labeler.")

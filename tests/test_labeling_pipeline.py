@@ -123,3 +123,22 @@ def test_the_llm_labeler_without_settings_says_what_is_missing(seeds_imported, s
     with pytest.raises(CommandError, match="LLM_BASE_URL and LLM_MODEL"):
         call_command("label", "--all", "--labeler", "llm")
     assert not LabelingJob.objects.exists()
+
+
+def test_a_broker_that_cannot_be_reached_leaves_the_clauses_pending_with_a_clear_message(
+    seeds_imported, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from kombu.exceptions import OperationalError
+
+    plan = Plan.objects.get(title="杨浦区碳达峰实施方案")
+
+    def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(label_jobs, "delay", unreachable)
+    with pytest.raises(CommandError, match="Could not send the labeling tasks to the broker"):
+        call_command("label", "--plan", str(plan.pk), "--no-progress")
+    assert set(LabelingJob.objects.values_list("state", flat=True)) == {"pending"}
+    monkeypatch.undo()
+    call_command("label", "--plan", str(plan.pk), "--no-progress")  # once Redis is back
+    assert set(LabelingJob.objects.values_list("state", flat=True)) == {"done"}

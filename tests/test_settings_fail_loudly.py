@@ -64,6 +64,14 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
     assert "SECRET_KEY is required" in result.stderr
 
 
+def test_a_bad_setting_stops_a_command_with_one_line_naming_the_variable() -> None:
+    result = _check({"DEBUG": "1", "LLM_CONCURRENCY": "abc"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: Environment variable LLM_CONCURRENCY='abc' is not a whole number."
+    ]
+
+
 def _eager(redis_url: str | None) -> str:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env["DEBUG"] = "1"

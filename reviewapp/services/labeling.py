@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -50,8 +50,16 @@ from reviewapp.services.agencies import agency_canonical_names
 from reviewapp.services.review import review_items_refresh
 
 UNKNOWN_LABELER = "Unknown labeler {name!r}: use 'rules' or 'llm'."
+BROKER_UNREACHABLE = (
+    "Could not send the labeling tasks to the broker (REDIS_URL): {error}. {n} clauses were "
+    "left pending: run the same command again once Redis is reachable."
+)
 NOT_STARTED_IN_TIME = "not started: the batch was near LABEL_TASK_SOFT_TIME_LIMIT"
 JOB_SKIPPED = "skipped"
+
+
+class BrokerUnreachable(Exception):
+    """The jobs are committed but their messages could not be sent; they were left pending."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +144,6 @@ def labeling_enqueue(
 ) -> list[int]:
     """Create jobs for these clauses and queue the ones not done yet (all of them with
     ``relabel``). Tasks are sent after the transaction commits. Returns the queued job ids."""
-    from workers.tasks import label_jobs
-
     labeler = labeler_build(name=labeler_name)
     clause_ids = list(clause_ids)
     config = {
@@ -163,9 +169,30 @@ def labeling_enqueue(
         LabelingJob.objects.filter(id__in=job_ids, state__in=wanted).update(
             state=LabelingState.QUEUED, reason="", updated_at=timezone.now()
         )
-        for batch in _batches(job_ids):
-            label_jobs.delay_on_commit(batch)
+        # Sent once the jobs are committed (what delay_on_commit does), so that a broker that
+        # cannot be reached leaves them pending rather than queued without a message.
+        transaction.on_commit(partial(_send_batches, job_ids))
     return job_ids
+
+
+def _send_batches(job_ids: list[int]) -> None:
+    from kombu.exceptions import OperationalError
+
+    from workers.tasks import label_jobs
+
+    sent = 0
+    try:
+        for batch in _batches(job_ids):
+            label_jobs.delay(batch)
+            sent += len(batch)
+    except OperationalError as exc:
+        unsent = job_ids[sent:]
+        LabelingJob.objects.filter(id__in=unsent, state=LabelingState.QUEUED).update(
+            state=LabelingState.PENDING, updated_at=timezone.now()
+        )
+        raise BrokerUnreachable(
+            BROKER_UNREACHABLE.format(error=str(exc).rstrip("."), n=len(unsent))
+        ) from exc
 
 
 def _batches(job_ids: list[int]) -> Iterator[list[int]]:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from reviewapp.labeling.base import LABELER_LLM, LABELER_RULES
 from reviewapp.models import Clause, LabelingJob, LabelingState, Plan
-from reviewapp.services.labeling import labeler_build, labeling_enqueue
+from reviewapp.services.labeling import BrokerUnreachable, labeler_build, labeling_enqueue
 
 NO_CLAUSES = "No clauses to label: import plans first (manage.py import_plans)."
 NO_SCOPE = "Say which plans to label: --plan ID (repeatable) or --all."
@@ -58,9 +58,12 @@ class Command(BaseCommand):
             labeler = labeler_build(name=options["labeler"])
         except (ValueError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from None
-        queued = labeling_enqueue(
-            clause_ids=clause_ids, labeler_name=options["labeler"], relabel=options["relabel"]
-        )
+        try:
+            queued = labeling_enqueue(
+                clause_ids=clause_ids, labeler_name=options["labeler"], relabel=options["relabel"]
+            )
+        except BrokerUnreachable as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(
             f"{len(queued)} of {len(clause_ids)} clauses queued for {labeler.name}"
             f"{' (' + labeler.model + ')' if labeler.model else ''} {labeler.prompt_version}."
