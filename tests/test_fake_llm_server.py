@@ -462,15 +462,15 @@ def test_latency_counts_from_the_requests_arrival_so_the_servers_own_work_is_par
     real_label = server_module.rules_label
 
     def slow_label(clause):  # type: ignore[no-untyped-def]
-        time.sleep(0.1)
+        time.sleep(0.2)
         return real_label(clause)
 
     monkeypatch.setattr(server_module, "rules_label", slow_label)
     server.update(latency_ms=300)
     started = time.monotonic()
     assert post_chat(http).status_code == 200
-    # 300 ms in all, not 100 ms of labeling + 300 ms.
-    assert 0.3 <= time.monotonic() - started < 0.38
+    # 300 ms in all, not 200 ms of labeling + 300 ms.
+    assert 0.3 <= time.monotonic() - started < 0.45
 
 
 def test_thirty_two_requests_with_200_ms_latency_are_served_in_parallel(

@@ -113,14 +113,14 @@ def test_the_llm_labeler_shares_its_permits_between_threads(
     seed_clauses, fake_llm, settings
 ) -> None:  # type: ignore[no-untyped-def]
     settings.LLM_CONCURRENCY = 3
-    fake_llm.fake.update(latency_ms=100)
+    fake_llm.fake.update(latency_ms=200)
     labeler = labeler_build(name="llm")
     with ThreadPoolExecutor(max_workers=9) as pool:
         results = list(pool.map(labeler.label, map(labeling.clause_input, seed_clauses[:9])))
     assert all(result.ok for result in results)
     assert fake_llm.fake.stats()["max_in_flight"] == 3
-    # Latency is the HTTP exchange only, not the wait for a permit.
-    assert all(100 <= result.attempts[0].latency_ms < 250 for result in results)
+    # Latency is the HTTP exchange only, not the wait for a permit (up to 400 ms here).
+    assert all(200 <= result.attempts[0].latency_ms < 380 for result in results)
 
 
 def test_a_batch_cut_short_by_its_time_limit_keeps_what_it_stored_and_retries_the_rest(
