@@ -1,8 +1,9 @@
-"""Labeling: which clauses still need labels (jobs), running a labeler on one, storing the result.
+"""Labeling: which clauses still need labels (jobs), running a labeler on a batch of them,
+storing the results.
 
-Celery tasks (``workers/tasks.py``) are thin adapters around ``job_run`` and
-``labeling_reconcile``; the CLI (``manage.py label``) and admin actions call
-``labeling_enqueue``.
+Celery tasks (``workers/tasks.py``) are thin adapters around ``jobs_run``,
+``jobs_retry_or_fail`` and ``labeling_reconcile``; the CLI (``manage.py label``) and admin
+actions call ``labeling_enqueue``.
 """
 
 from __future__ import annotations
@@ -321,11 +322,6 @@ def _claim_one_by_one(candidates: QuerySet[LabelingJob], claimable: Q) -> list[i
         )
         == 1
     ]
-
-
-def job_claim(*, job_id: int) -> bool:
-    """Take one queued job (or one left running by a dead worker) for this worker."""
-    return jobs_claim(job_ids=[job_id]) == [job_id]
 
 
 def job_run(*, job_id: int) -> RunOutcome:
