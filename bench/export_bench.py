@@ -57,9 +57,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import hashlib
 import json
-import math
 import os
 import pstats
 import random
@@ -70,23 +68,38 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Run as a script, this file's folder (bench/) is first on sys.path.
+from generate_clauses import (
+    CLAUSE_COLUMNS,
+    CLAUSES_PER_PLAN,
+    DEFAULT_PG_URL,
+    ITEM_COLUMNS,
+    PLAN_COLUMNS,
+    REVIEW_COLUMNS,
+    ROOT,
+    SUGGESTION_COLUMNS,
+    BenchError,
+    SeedTemplate,
+    clause_rows,
+    copy_tables,
+    create_database,
+    create_reviewers,
+    database_url,
+    drop_database,
+    numbered,
+    plan_rows,
+    plan_sizes,
+    rules_suggestion_rows,
+    seed_templates,
+    vacuum_analyze,
+)
 
-SEEDS_DIR = ROOT / "seeds"
-DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 RANDOM_SEED = 20240612
-CLAUSES_PER_PLAN = 200
-REVIEWERS = 50
-MIN_CHARS, MAX_CHARS = 300, 600
 FIXED_SHARE = 0.20
 NOT_A_CLAUSE_SHARE = 0.03
 FORMATS = ("jsonl", "parquet")
@@ -96,38 +109,6 @@ FLAT_RATIO, FLAT_SLACK_MB = 1.5, 16.0
 RSS_SAMPLES = 10  # current RSS sampled every 1/RSS_SAMPLES of the rows
 CORES = os.cpu_count() or 1
 
-REGIONS = (
-    "东城 西城 朝阳 丰台 石景山 门头沟 房山 通州 顺义 大兴 怀柔 平谷 密云 延庆 黄浦 徐汇 长宁 "
-    "静安 普陀 虹口 闵行 宝山 嘉定 金山 松江 青浦 奉贤 崇明 和平 河东 河西 河北 红桥 东丽 西青 "
-    "津南 北辰 武清 宝坻 宁河 静海 蓟州 鼓楼 玄武 秦淮 建邺 栖霞 江宁 浦口 六合 溧水 高淳"
-).split()
-
-# Columns written by COPY, in the order of the generated rows.
-PLAN_COLUMNS = (
-    "id title region issuing_body document_number issue_date source_file_name "
-    "source_format sha256 cleaned_text created_at"
-).split()
-CLAUSE_COLUMNS = (
-    "id plan ordinal heading_path text start_offset end_offset responsibility_note "
-    "lead_agencies responsible_agencies kind_hint"
-).split()
-SUGGESTION_COLUMNS = (
-    "id clause labeler model prompt_version schema_version status labels confidence "
-    "error raw_output prompt_tokens completion_tokens cost requests cached created_at"
-).split()
-ITEM_COLUMNS = (
-    "clause plan ordinal status priority sector kind disagreement failed "
-    "low_confidence claimed_by claim_expires_at reviews_count version final_labels "
-    "updated_at"
-).split()
-REVIEW_COLUMNS = (
-    "id clause reviewer decision suggestion labels_before labels_after seconds_spent created_at"
-).split()
-
-
-class BenchError(Exception):
-    """The benchmark could not run: exit 2."""
-
 
 # --- database --------------------------------------------------------------------------------
 
@@ -135,28 +116,6 @@ class BenchError(Exception):
 def default_pg_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     return url if url.startswith(("postgres://", "postgresql://")) else DEFAULT_PG_URL
-
-
-def database_url(pg_url: str, name: str) -> str:
-    parts = urlsplit(pg_url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def create_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise BenchError(f"cannot create {name} through {maintenance_url}: {exc}") from exc
-
-
-def drop_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def django_env(db_url: str) -> dict[str, str]:
@@ -173,69 +132,8 @@ def django_env(db_url: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Template:
-    text: str
-    heading_path: list[str]
-    note: str
-    lead: list[str]
-    responsible: list[str]
-    kind_hint: str
-    labels: dict[str, Any]
-    labels_json: str
+class Template(SeedTemplate):
     fixed_json: str  # a reviewer's correction: valid, different
-    confidence: dict[str, float]
-    raw_output: str
-
-
-@dataclass
-class _Part:
-    text: str
-    heading_path: list[str]
-    note: str
-    lead: list[str]
-    responsible: list[str]
-    kind_hint: str
-
-
-def _template_parts() -> Iterator[_Part]:
-    """Seed clauses of 300-600 characters: as they are, joined, or cut at a sentence end."""
-    from reviewapp.importing.parsing import parse_plan
-    from reviewapp.services.plan_import import import_limits
-
-    for path in sorted(SEEDS_DIR.glob("*.txt")):
-        parsed = parse_plan(path.name, path.read_bytes(), import_limits())
-        pending: list[Any] = []
-        for clause in parsed.clauses:
-            if pending and pending[0].heading_path[:1] != clause.heading_path[:1]:
-                pending = []  # do not join across level-1 sections
-            if len(clause.text) > MAX_CHARS:
-                cut = max(clause.text.rfind(p, MIN_CHARS, MAX_CHARS) for p in "。；")
-                if cut > 0:  # the trailing note is cut off with the rest
-                    yield _Part(
-                        clause.text[: cut + 1], clause.heading_path, "", [], [], clause.kind_hint
-                    )
-                continue
-            pending.append(clause)
-            length = sum(len(c.text) for c in pending)
-            if length < MIN_CHARS:
-                continue
-            if length <= MAX_CHARS:
-                first = pending[0]
-                yield _Part(
-                    "".join(c.text for c in pending),
-                    first.heading_path,
-                    "".join(c.responsibility_note for c in pending),
-                    _unique(n for c in pending for n in c.lead_agencies),
-                    _unique(n for c in pending for n in c.responsible_agencies),
-                    first.kind_hint,
-                )
-                pending = []
-            else:
-                pending = [clause] if len(clause.text) < MIN_CHARS else []
-
-
-def _unique(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(names))
 
 
 def _fixed_labels(labels: dict[str, Any], text: str) -> str:
@@ -256,143 +154,34 @@ def _fixed_labels(labels: dict[str, Any], text: str) -> str:
 
 
 def build_templates() -> list[Template]:
-    from reviewapp.labeling.base import ClauseInput
-    from reviewapp.labeling.rules import RuleLabeler
-
-    labeler = RuleLabeler()
-    templates: list[Template] = []
-    for part in _template_parts():
-        result = labeler.label(
-            ClauseInput(
-                text=part.text,
-                heading_path=list(part.heading_path),
-                lead_agencies=part.lead,
-                responsible_agencies=part.responsible,
-                kind_hint=part.kind_hint,
-            )
-        )
-        if result.labels is None:
-            continue
-        labels = result.labels.model_dump(mode="json")
-        templates.append(
-            Template(
-                text=part.text,
-                heading_path=list(part.heading_path),
-                note=part.note,
-                lead=part.lead,
-                responsible=part.responsible,
-                kind_hint=part.kind_hint or "measure",
-                labels=labels,
-                labels_json=json.dumps(labels, ensure_ascii=False),
-                fixed_json=_fixed_labels(labels, part.text),
-                confidence=result.confidence,
-                raw_output=result.raw_output,
-            )
-        )
-    if not templates:
-        raise BenchError("no template clause could be built from seeds/*.txt")
-    return templates
+    return [
+        Template(**vars(seed), fixed_json=_fixed_labels(seed.labels, seed.text))
+        for seed in seed_templates()
+    ]
 
 
 # --- generating the data ---------------------------------------------------------------------
 
 
-def _copy(cursor: Any, model: Any, fields: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    columns = ", ".join(f'"{model._meta.get_field(f).column}"' for f in fields)
-    count = 0
-    with cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
-
-
 def generate(*, clauses: int, templates: list[Template], rng: random.Random) -> dict[str, int]:
     """COPY plans, clauses, suggestions, review items and reviews. Returns the row counts."""
-    from django.contrib.auth.models import Group, User
-    from django.core.management.color import no_style
-    from django.db import connection, transaction
     from django.utils import timezone
 
-    from reviewapp.labeling.rules import rules_version
     from reviewapp.models import Clause, Plan, Review, ReviewItem, Suggestion
-    from reviewapp.roles import REVIEWER_GROUP
     from reviewapp.services.review import LOW_CONFIDENCE
 
     now = timezone.now()
-    group = Group.objects.get(name=REVIEWER_GROUP)
-    users = User.objects.bulk_create(
-        [User(username=f"reviewer{i:02d}", password="!", is_active=True) for i in range(REVIEWERS)]
-    )
-    User.groups.through.objects.bulk_create(
-        [User.groups.through(user_id=u.pk, group_id=group.pk) for u in users]
-    )
-    reviewer_ids = [u.pk for u in users]
-
-    n_plans = math.ceil(clauses / CLAUSES_PER_PLAN)
-    plan_sizes = [min(CLAUSES_PER_PLAN, clauses - p * CLAUSES_PER_PLAN) for p in range(n_plans)]
-    # Per plan: the template index of each clause.
-    generated = [[rng.randrange(len(templates)) for _ in range(size)] for size in plan_sizes]
-
-    def plan_rows() -> Iterator[tuple[Any, ...]]:
-        for p, plan in enumerate(generated):
-            region = REGIONS[p % len(REGIONS)]
-            year = 2021 + p % 4
-            yield (
-                p + 1,
-                f"{region}区碳达峰实施方案（{p + 1}）",
-                f"{region}区",
-                f"{region}区人民政府",
-                f"{region}政发〔{year}〕{p % 40 + 1}号",
-                dt.date(year, 1 + p % 12, 1 + p % 28),
-                f"plan-{p + 1}.txt",
-                "txt",
-                hashlib.sha256(f"export-bench-plan-{p + 1}".encode()).hexdigest(),
-                "\n".join(templates[t].text for t in plan),
-                now,
-            )
-
-    def all_clauses() -> Iterator[tuple[int, int, int, Template]]:
-        clause_id = 0
-        for p, plan in enumerate(generated):
-            for ordinal, t in enumerate(plan, start=1):
-                clause_id += 1
-                yield clause_id, p + 1, ordinal, templates[t]
-
-    def clause_rows() -> Iterator[tuple[Any, ...]]:
-        offset, current_plan = 0, 0
-        for clause_id, plan_id, ordinal, t in all_clauses():
-            if plan_id != current_plan:
-                offset, current_plan = 0, plan_id
-            yield (
-                clause_id,
-                plan_id,
-                ordinal,
-                json.dumps(t.heading_path, ensure_ascii=False),
-                t.text,
-                offset,
-                offset + len(t.text),
-                t.note,
-                json.dumps(t.lead, ensure_ascii=False),
-                json.dumps(t.responsible, ensure_ascii=False),
-                t.kind_hint,
-            )
-            offset += len(t.text) + 1
-
-    rules_prompt = rules_version()
-
-    def suggestion_rows() -> Iterator[tuple[Any, ...]]:
-        # Suggestion id = clause id.
-        for clause_id, _plan, _ordinal, t in all_clauses():
-            yield (
-                clause_id, clause_id, "rules", "", rules_prompt, "1", "valid", t.labels_json,
-                json.dumps(t.confidence), "", t.raw_output, 0, 0, Decimal(0), 0, False, now,
-            )  # fmt: skip
+    reviewer_ids = create_reviewers()
+    # Per plan: the template of each clause.
+    plans = [
+        [templates[rng.randrange(len(templates))] for _ in range(size)]
+        for size in plan_sizes(clauses)
+    ]
 
     reviews: list[tuple[Any, ...]] = []
 
     def item_rows() -> Iterator[tuple[Any, ...]]:
-        for clause_id, plan_id, ordinal, t in all_clauses():
+        for clause_id, plan_id, ordinal, t in numbered(plans):
             draw = rng.random()
             if draw < NOT_A_CLAUSE_SHARE:
                 decision, status, final = "not_a_clause", "not_a_clause", None
@@ -420,18 +209,21 @@ def generate(*, clauses: int, templates: list[Template], rng: random.Random) -> 
                 t.labels["kind"], False, False, low, None, None, 1, 1, final, at,
             )  # fmt: skip
 
-    counts: dict[str, int] = {}
-    with transaction.atomic(), connection.cursor() as django_cursor:
-        cursor = django_cursor.cursor  # the psycopg cursor, for COPY
-        counts["plans"] = _copy(cursor, Plan, PLAN_COLUMNS, plan_rows())
-        counts["clauses"] = _copy(cursor, Clause, CLAUSE_COLUMNS, clause_rows())
-        counts["suggestions"] = _copy(cursor, Suggestion, SUGGESTION_COLUMNS, suggestion_rows())
-        counts["review items"] = _copy(cursor, ReviewItem, ITEM_COLUMNS, item_rows())
-        counts["reviews"] = _copy(cursor, Review, REVIEW_COLUMNS, reviews)
-        for sql in connection.ops.sequence_reset_sql(
-            no_style(), [Plan, Clause, Suggestion, Review]
-        ):
-            django_cursor.execute(sql)
+    counts = copy_tables(
+        [
+            (
+                "plans",
+                Plan,
+                PLAN_COLUMNS,
+                plan_rows(plans, sha_prefix="export-bench-plan", now=now),
+            ),
+            ("clauses", Clause, CLAUSE_COLUMNS, clause_rows(plans)),
+            ("suggestions", Suggestion, SUGGESTION_COLUMNS, rules_suggestion_rows(plans, now=now)),
+            ("review items", ReviewItem, ITEM_COLUMNS, item_rows()),
+            ("reviews", Review, REVIEW_COLUMNS, reviews),
+        ],
+        reset=[Plan, Clause, Suggestion, Review],
+    )
     counts["reviewers"] = len(reviewer_ids)
     return counts
 
@@ -453,13 +245,6 @@ def check_generated(rng: random.Random, sample: int = 40) -> None:
             labels_validate(item.final_labels, clause_text=item.clause.text)
         except ValidationError as exc:
             raise BenchError(f"final labels of clause {item.pk}: {exc}") from exc
-
-
-def vacuum_analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE)")
 
 
 def data_summary() -> list[str]:

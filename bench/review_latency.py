@@ -66,9 +66,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import hashlib
 import json
-import math
 import os
 import random
 import re
@@ -78,23 +76,37 @@ import sys
 import time
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Run as a script, this file's folder (bench/) is first on sys.path.
+from generate_clauses import (
+    CLAUSE_COLUMNS,
+    DEFAULT_PG_URL,
+    ITEM_COLUMNS,
+    PLAN_COLUMNS,
+    REVIEW_COLUMNS,
+    SUGGESTION_COLUMNS,
+    BenchError,
+    SeedTemplate,
+    clause_rows,
+    copy_tables,
+    create_database,
+    create_reviewers,
+    database_url,
+    drop_database,
+    numbered,
+    plan_rows,
+    plan_sizes,
+    rules_suggestion_rows,
+    seed_templates,
+    vacuum_analyze,
+)
 
-SEEDS_DIR = ROOT / "seeds"
-DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 RANDOM_SEED = 20240611
-CLAUSES_PER_PLAN = 200
-REVIEWERS = 50
-MIN_CHARS, MAX_CHARS = 300, 600
 DISAGREEMENT_SHARE = 0.08
 FAILED_SHARE = 0.02
 REVIEWED_SHARE = 0.10
@@ -128,63 +140,7 @@ LARGE_COLUMNS = {
 _LARGE_RE = re.compile(r'\."(cleaned_text|text|labels|raw_output)"|SELECT \*', re.I)
 _REVIEW_URL_RE = re.compile(r"^/review/(\d+)/")
 
-REGIONS = (
-    "东城 西城 朝阳 丰台 石景山 门头沟 房山 通州 顺义 大兴 怀柔 平谷 密云 延庆 黄浦 徐汇 长宁 "
-    "静安 普陀 虹口 闵行 宝山 嘉定 金山 松江 青浦 奉贤 崇明 和平 河东 河西 河北 红桥 东丽 西青 "
-    "津南 北辰 武清 宝坻 宁河 静海 蓟州 鼓楼 玄武 秦淮 建邺 栖霞 江宁 浦口 六合 溧水 高淳"
-).split()
-
-
-# Columns written by COPY, in the order of the generated rows.
-PLAN_COLUMNS = (
-    "id title region issuing_body document_number issue_date source_file_name "
-    "source_format sha256 cleaned_text created_at"
-).split()
-CLAUSE_COLUMNS = (
-    "id plan ordinal heading_path text start_offset end_offset responsibility_note "
-    "lead_agencies responsible_agencies kind_hint"
-).split()
-SUGGESTION_COLUMNS = (
-    "id clause labeler model prompt_version schema_version status labels confidence "
-    "error raw_output prompt_tokens completion_tokens cost requests cached created_at"
-).split()
-ITEM_COLUMNS = (
-    "clause plan ordinal status priority sector kind disagreement failed "
-    "low_confidence claimed_by claim_expires_at reviews_count version final_labels "
-    "updated_at"
-).split()
-REVIEW_COLUMNS = (
-    "id clause reviewer decision suggestion labels_before labels_after seconds_spent created_at"
-).split()
-
-
-class BenchError(Exception):
-    """The benchmark could not run: exit 2."""
-
-
 # --- database --------------------------------------------------------------------------------
-
-
-def database_url(pg_url: str, name: str) -> str:
-    parts = urlsplit(pg_url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def create_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise BenchError(f"cannot create {name} through {maintenance_url}: {exc}") from exc
-
-
-def drop_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def configure_django(db_url: str) -> None:
@@ -204,114 +160,30 @@ def configure_django(db_url: str) -> None:
 
 
 @dataclass(frozen=True)
-class Template:
-    text: str
-    heading_path: list[str]
-    note: str
-    lead: list[str]
-    responsible: list[str]
-    kind_hint: str
-    labels: dict[str, Any]
-    labels_json: str
-    confidence: dict[str, float]
-    raw_output: str
+class Template(SeedTemplate):
     llm_labels: dict[str, Any]  # valid, disagreeing on the sector
     llm_raw: str
     agreement: dict[str, bool]
 
 
-@dataclass
-class _Part:
-    text: str
-    heading_path: list[str]
-    note: str
-    lead: list[str]
-    responsible: list[str]
-    kind_hint: str
-
-
-def _template_parts() -> Iterator[_Part]:
-    """Seed clauses of 300-600 characters: as they are, joined, or cut at a sentence end."""
-    from reviewapp.importing.parsing import parse_plan
-    from reviewapp.services.plan_import import import_limits
-
-    for path in sorted(SEEDS_DIR.glob("*.txt")):
-        parsed = parse_plan(path.name, path.read_bytes(), import_limits())
-        pending: list[Any] = []
-        for clause in parsed.clauses:
-            if pending and pending[0].heading_path[:1] != clause.heading_path[:1]:
-                pending = []  # do not join across level-1 sections
-            if len(clause.text) > MAX_CHARS:
-                cut = max(clause.text.rfind(p, MIN_CHARS, MAX_CHARS) for p in "。；")
-                if cut > 0:  # the trailing note is cut off with the rest
-                    yield _Part(
-                        clause.text[: cut + 1], clause.heading_path, "", [], [], clause.kind_hint
-                    )
-                continue
-            pending.append(clause)
-            length = sum(len(c.text) for c in pending)
-            if length < MIN_CHARS:
-                continue
-            if length <= MAX_CHARS:
-                first = pending[0]
-                yield _Part(
-                    "".join(c.text for c in pending),
-                    first.heading_path,
-                    "".join(c.responsibility_note for c in pending),
-                    _unique(n for c in pending for n in c.lead_agencies),
-                    _unique(n for c in pending for n in c.responsible_agencies),
-                    first.kind_hint,
-                )
-                pending = []
-            else:
-                pending = [clause] if len(clause.text) < MIN_CHARS else []
-
-
-def _unique(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(names))
-
-
 def build_templates() -> list[Template]:
-    from reviewapp.labeling.base import ClauseInput
-    from reviewapp.labeling.rules import RuleLabeler
     from reviewapp.labels.compare import fields_agree
     from reviewapp.labels.schema import ClauseLabels, Sector, labels_validate
 
-    labeler = RuleLabeler()
     sectors = list(Sector)
     templates: list[Template] = []
-    for part in _template_parts():
-        result = labeler.label(
-            ClauseInput(
-                text=part.text,
-                heading_path=list(part.heading_path),
-                lead_agencies=part.lead,
-                responsible_agencies=part.responsible,
-                kind_hint=part.kind_hint,
-            )
-        )
-        if result.labels is None:
-            continue
-        labels = result.labels.model_dump(mode="json")
+    for seed in seed_templates():
+        labels = seed.labels
         other = sectors[(sectors.index(Sector(labels["sector"])) + 3) % len(sectors)]
         llm = {
             **labels,
             "sector": other.value,
             "secondary_sectors": [s for s in labels["secondary_sectors"] if s != other.value],
         }
-        llm_validated = labels_validate(llm, clause_text=part.text)
+        llm_validated = labels_validate(llm, clause_text=seed.text)
         templates.append(
             Template(
-                text=part.text,
-                heading_path=list(part.heading_path),
-                note=part.note,
-                lead=part.lead,
-                responsible=part.responsible,
-                kind_hint=part.kind_hint or "measure",
-                labels=labels,
-                labels_json=json.dumps(labels, ensure_ascii=False),
-                confidence=result.confidence,
-                raw_output=result.raw_output,
+                **vars(seed),
                 llm_labels=llm_validated.model_dump(mode="json"),
                 llm_raw=llm_validated.model_dump_json(),
                 agreement=fields_agree(
@@ -319,8 +191,6 @@ def build_templates() -> list[Template]:
                 ),
             )
         )
-    if not templates:
-        raise BenchError("no template clause could be built from seeds/*.txt")
     return templates
 
 
@@ -335,27 +205,13 @@ class GeneratedClause:
     reviewed: bool
 
 
-def _copy(cursor: Any, model: Any, fields: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    columns = ", ".join(f'"{model._meta.get_field(f).column}"' for f in fields)
-    count = 0
-    with cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
-
-
 def generate(
     *, clauses: int, templates: list[Template], rng: random.Random
 ) -> tuple[dict[str, int], list[int]]:
     """COPY plans, clauses, suggestions, agreements, queue rows and reviews. Returns the row
     counts and the reviewer user ids."""
-    from django.contrib.auth.models import Group, User
-    from django.core.management.color import no_style
-    from django.db import connection, transaction
     from django.utils import timezone
 
-    from reviewapp.labeling.rules import rules_version
     from reviewapp.labels.schema import QUOTE_NOT_IN_CLAUSE
     from reviewapp.models import (
         Clause,
@@ -365,25 +221,15 @@ def generate(
         ReviewItem,
         Suggestion,
     )
-    from reviewapp.roles import REVIEWER_GROUP
     from reviewapp.services.agencies import agency_register_names
     from reviewapp.services.review import LOW_CONFIDENCE
 
     now = timezone.now()
-    group = Group.objects.get(name=REVIEWER_GROUP)
-    users = User.objects.bulk_create(
-        [User(username=f"reviewer{i:02d}", password="!", is_active=True) for i in range(REVIEWERS)]
-    )
-    User.groups.through.objects.bulk_create(
-        [User.groups.through(user_id=u.pk, group_id=group.pk) for u in users]
-    )
-    reviewer_ids = [u.pk for u in users]
+    reviewer_ids = create_reviewers()
     agency_register_names(names=[n for t in templates for n in t.responsible])
 
-    n_plans = math.ceil(clauses / CLAUSES_PER_PLAN)
-    plan_sizes = [min(CLAUSES_PER_PLAN, clauses - p * CLAUSES_PER_PLAN) for p in range(n_plans)]
     generated: list[list[GeneratedClause]] = []
-    for size in plan_sizes:
+    for size in plan_sizes(clauses):
         generated.append(
             [
                 GeneratedClause(
@@ -395,69 +241,16 @@ def generate(
                 for _ in range(size)
             ]
         )
+    plans = [[templates[c.template] for c in plan] for plan in generated]
 
-    def plan_rows() -> Iterator[tuple[Any, ...]]:
-        for p, plan in enumerate(generated):
-            region = REGIONS[p % len(REGIONS)]
-            year = 2021 + p % 4
-            text = "\n".join(templates[c.template].text for c in plan)
-            yield (
-                p + 1,
-                f"{region}区碳达峰实施方案（{p + 1}）",
-                f"{region}区",
-                f"{region}区人民政府",
-                f"{region}政发〔{year}〕{p % 40 + 1}号",
-                dt.date(year, 1 + p % 12, 1 + p % 28),
-                f"plan-{p + 1}.txt",
-                "txt",
-                hashlib.sha256(f"review-bench-plan-{p + 1}".encode()).hexdigest(),
-                text,
-                now,
-            )
-
-    def clause_rows() -> Iterator[tuple[Any, ...]]:
-        clause_id = 0
-        for p, plan in enumerate(generated):
-            offset = 0
-            for ordinal, c in enumerate(plan, start=1):
-                t = templates[c.template]
-                clause_id += 1
-                yield (
-                    clause_id,
-                    p + 1,
-                    ordinal,
-                    json.dumps(t.heading_path, ensure_ascii=False),
-                    t.text,
-                    offset,
-                    offset + len(t.text),
-                    t.note,
-                    json.dumps(t.lead, ensure_ascii=False),
-                    json.dumps(t.responsible, ensure_ascii=False),
-                    t.kind_hint,
-                )
-                offset += len(t.text) + 1
-
-    def all_clauses() -> Iterator[tuple[int, int, int, GeneratedClause]]:
-        clause_id = 0
-        for p, plan in enumerate(generated):
-            for ordinal, c in enumerate(plan, start=1):
-                clause_id += 1
-                yield clause_id, p + 1, ordinal, c
-
-    rules_prompt = rules_version()
     llm_confidence = json.dumps({f: 0.9 for f in templates[0].confidence})
     # Suggestion ids: rules = clause id; LLM ones after them.
     llm_ids: dict[int, int] = {}
 
     def suggestion_rows() -> Iterator[tuple[Any, ...]]:
-        for clause_id, _plan, _ordinal, c in all_clauses():
-            t = templates[c.template]
-            yield (
-                clause_id, clause_id, "rules", "", rules_prompt, "1", "valid", t.labels_json,
-                json.dumps(t.confidence), "", t.raw_output, 0, 0, Decimal(0), 0, False, now,
-            )  # fmt: skip
+        yield from rules_suggestion_rows(plans, now=now)
         next_id = clauses
-        for clause_id, _plan, _ordinal, c in all_clauses():
+        for clause_id, _plan, _ordinal, c in numbered(generated):
             t = templates[c.template]
             if c.disagreement:
                 next_id += 1
@@ -479,7 +272,7 @@ def generate(
 
     def agreement_rows() -> Iterator[tuple[Any, ...]]:
         agreement_id = 0
-        for clause_id, _plan, _ordinal, c in all_clauses():
+        for clause_id, _plan, _ordinal, c in numbered(generated):
             if c.disagreement:
                 t = templates[c.template]
                 agreement_id += 1
@@ -489,7 +282,7 @@ def generate(
     reviews: list[tuple[Any, ...]] = []
 
     def item_rows() -> Iterator[tuple[Any, ...]]:
-        for clause_id, plan_id, ordinal, c in all_clauses():
+        for clause_id, plan_id, ordinal, c in numbered(generated):
             t = templates[c.template]
             if c.disagreement:  # the valid LLM suggestion is the primary one
                 labels, confidence, primary = t.llm_labels, 0.9, llm_ids[clause_id]
@@ -519,44 +312,27 @@ def generate(
                 low, None, None, 1 if c.reviewed else 0, 1 if c.reviewed else 0, final, now,
             )  # fmt: skip
 
-    counts: dict[str, int] = {}
-    with transaction.atomic(), connection.cursor() as django_cursor:
-        cursor = django_cursor.cursor  # the psycopg cursor, for COPY
-        counts["plans"] = _copy(
-            cursor,
-            Plan,
-            PLAN_COLUMNS,
-            plan_rows(),
-        )
-        counts["clauses"] = _copy(
-            cursor,
-            Clause,
-            CLAUSE_COLUMNS,
-            clause_rows(),
-        )
-        counts["suggestions"] = _copy(cursor, Suggestion, SUGGESTION_COLUMNS, suggestion_rows())
-        counts["agreements"] = _copy(
-            cursor,
-            ClauseAgreement,
-            ["id", "clause", "fields", "disagreements", "updated_at"],
-            agreement_rows(),
-        )
-        counts["review items"] = _copy(
-            cursor,
-            ReviewItem,
-            ITEM_COLUMNS,
-            item_rows(),
-        )
-        counts["reviews"] = _copy(
-            cursor,
-            Review,
-            REVIEW_COLUMNS,
-            reviews,
-        )
-        for sql in connection.ops.sequence_reset_sql(
-            no_style(), [Plan, Clause, Suggestion, ClauseAgreement, Review]
-        ):
-            django_cursor.execute(sql)
+    counts = copy_tables(
+        [
+            (
+                "plans",
+                Plan,
+                PLAN_COLUMNS,
+                plan_rows(plans, sha_prefix="review-bench-plan", now=now),
+            ),
+            ("clauses", Clause, CLAUSE_COLUMNS, clause_rows(plans)),
+            ("suggestions", Suggestion, SUGGESTION_COLUMNS, suggestion_rows()),
+            (
+                "agreements",
+                ClauseAgreement,
+                ["id", "clause", "fields", "disagreements", "updated_at"],
+                agreement_rows(),
+            ),
+            ("review items", ReviewItem, ITEM_COLUMNS, item_rows()),
+            ("reviews", Review, REVIEW_COLUMNS, reviews),
+        ],
+        reset=[Plan, Clause, Suggestion, ClauseAgreement, Review],
+    )
     counts["reviewers"] = len(reviewer_ids)
     return counts, reviewer_ids
 
@@ -601,13 +377,6 @@ def fill_review_counts() -> None:
             "INSERT INTO reviewapp_reviewcount (plan_id, status, n) "
             "SELECT plan_id, status, count(*) FROM reviewapp_reviewitem GROUP BY plan_id, status"
         )
-
-
-def vacuum_analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE)")
 
 
 def data_summary() -> list[str]:
