@@ -259,12 +259,6 @@ class LLMLabeler:
             mode=modes[self.config.mode],
         )
 
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.client.close()
-                self._client = None
-
     def label(self, clause: ClauseInput) -> LabelResult:
         import openai
         from instructor.core.exceptions import InstructorRetryException

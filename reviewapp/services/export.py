@@ -1,9 +1,9 @@
 """Exporting the curated dataset: one row per reviewed clause.
 
 Rows are streamed from the database (on PostgreSQL by one query, elsewhere in chunks), so memory
-stays flat however many rows there are, and they come from one snapshot. Each plan is assigned to train/dev/test from a hash of its own bytes' sha256, so no plan is
-in two splits and adding plans never moves an existing one. A dataset card (README.md) is written
-next to the data.
+stays flat however many rows there are, and they come from one snapshot. Each plan is assigned
+to train/dev/test from a hash of its own bytes' sha256, so no plan is in two splits and adding
+plans never moves an existing one. A dataset card (README.md) is written next to the data.
 """
 
 from __future__ import annotations

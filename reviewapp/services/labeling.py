@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -93,12 +94,8 @@ def _llm_labeler(
 ) -> LLMLabeler:
     """One LLM labeler (and so one connection pool) per process and configuration: building
     the HTTP client costs more CPU than a whole request to the model."""
-    return LLMLabeler(
-        config,
-        load_prompt(prompt),
-        limiter=_rate_limiter(),
-        max_in_flight=in_flight,
-    )
+    limiter = RateLimiter(requests_per_minute=rpm, tokens_per_minute=tpm, redis_url=redis_url)
+    return LLMLabeler(config, load_prompt(prompt), limiter=limiter, max_in_flight=in_flight)
 
 
 @lru_cache(maxsize=1)
@@ -359,6 +356,7 @@ def jobs_run(
         if job_id not in claimed:
             outcome.states[job_id] = JOB_SKIPPED  # a duplicate delivery, or already done
     jobs = _jobs_to_label(claimed, outcome)
+    start_deadline = started + settings.LABEL_TASK_SOFT_TIME_LIMIT * START_SHARE
     for config in sorted({_config_of(job) for job in jobs}):
         labeler = labeler_build(name=config[0])
         cache_keys: dict[int, str] = {}
@@ -366,7 +364,6 @@ def jobs_run(
             labeler, [job for job in jobs if _config_of(job) == config], cache_keys, outcome
         )
         more = _top_up(labeler, config, cache_keys, outcome, started) if top_up else None
-        start_deadline = started + settings.LABEL_TASK_SOFT_TIME_LIMIT * START_SHARE
         for answers in _label_stream(labeler, group, more, start_deadline):
             try:
                 _results_store(answers, cache_keys, outcome)
@@ -477,9 +474,7 @@ def _label_stream(
         except TransientLLMError as exc:
             return job, exc
         except RateLimitWaitTooLong as exc:
-            error = TransientLLMError(str(exc), exc.seconds)
-            error.attempts = []  # type: ignore[attr-defined]
-            return job, error
+            return job, TransientLLMError(str(exc), exc.seconds)
         except SoftTimeLimitExceeded:
             raise  # the task's time is up (raised in this thread only for the rule labeler)
         except Exception as exc:  # a bug or a library's edge case: this job, not the batch
@@ -502,7 +497,6 @@ def _label_stream(
         while True:
             if time.monotonic() > start_deadline:
                 late = TransientLLMError(NOT_STARTED_IN_TIME)
-                late.attempts = []  # type: ignore[attr-defined]
                 answers += [(job, late) for job in pending]
                 pending.clear()
                 top_up = None
@@ -782,15 +776,18 @@ def agreement_update(*, clause_id: int) -> ClauseAgreement | None:
 
 def agreements_update(*, clause_ids: Iterable[int]) -> None:
     """For each clause that both labelers have valid labels for, store where they agree."""
-    latest: dict[int, dict[str, ClauseLabels]] = {}
+    latest: dict[int, dict[str, dict[str, Any]]] = {}
     for clause_id, labeler, labels in (
         Suggestion.objects.filter(clause_id__in=list(clause_ids), status=SuggestionStatus.VALID)
         .order_by("created_at", "id")
         .values_list("clause_id", "labeler", "labels")
     ):
-        latest.setdefault(clause_id, {})[labeler] = ClauseLabels.model_validate(labels)
+        latest.setdefault(clause_id, {})[labeler] = labels
+    # Validated only where there is something to compare: most batches have one labeler.
     both = {
-        clause_id: by_labeler
+        clause_id: {
+            name: ClauseLabels.model_validate(labels) for name, labels in by_labeler.items()
+        }
         for clause_id, by_labeler in latest.items()
         if LabelerName.RULES in by_labeler and LabelerName.LLM in by_labeler
     }

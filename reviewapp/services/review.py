@@ -80,12 +80,12 @@ def review_items_refresh(*, clause_ids: Iterable[int]) -> None:
     clause_ids = sorted(set(clause_ids))
     if not clause_ids:
         return
-    positions = dict(
-        (cid, (plan_id, ordinal))
+    positions = {
+        cid: (plan_id, ordinal)
         for cid, plan_id, ordinal in Clause.objects.filter(id__in=clause_ids).values_list(
             "id", "plan_id", "ordinal"
         )
-    )
+    }
     suggestions: dict[int, list[Suggestion]] = {}
     for suggestion in Suggestion.objects.filter(clause_id__in=clause_ids).only(
         "clause_id", "status", "labels", "confidence", "labeler"
