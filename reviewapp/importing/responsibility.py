@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_OPENERS = "(（[【〔"
-_CLOSERS = ")）]】〕"
+OPENERS = "(（[【〔"
+CLOSERS = ")）]】〕"
 _TRAILING_PUNCT = "。；;，, \t"
 
 _LABEL_RE = re.compile(r"^(?:主要)?(?:责任单位|牵头单位|责任部门)\s*[:：]\s*")
@@ -64,9 +64,9 @@ def looks_like_agency(name: str) -> bool:
 def find_trailing_note(paragraph: str) -> ResponsibilityNote | None:
     """The responsibility note that ends ``paragraph``, or None if it does not end with one."""
     body = paragraph.rstrip(_TRAILING_PUNCT)
-    if not body or body[-1] not in _CLOSERS:
+    if not body or body[-1] not in CLOSERS:
         return None
-    start = _matching_opener(body)
+    start = matching_opener(body)
     if start is None:
         return None
     inner = body[start + 1 : -1].strip()
@@ -128,9 +128,9 @@ def _split_outside_brackets(text: str, separator: re.Pattern[str]) -> list[str]:
     position = 0
     while position < len(text):
         char = text[position]
-        if char in _OPENERS:
+        if char in OPENERS:
             depth += 1
-        elif char in _CLOSERS:
+        elif char in CLOSERS:
             depth = max(0, depth - 1)
         elif depth == 0:
             match = separator.match(text, position)
@@ -149,13 +149,13 @@ def _extend_unique(target: list[str], names: list[str]) -> None:
             target.append(name)
 
 
-def _matching_opener(body: str) -> int | None:
+def matching_opener(body: str) -> int | None:
     depth = 0
     for index in range(len(body) - 1, -1, -1):
         char = body[index]
-        if char in _CLOSERS:
+        if char in CLOSERS:
             depth += 1
-        elif char in _OPENERS:
+        elif char in OPENERS:
             depth -= 1
             if depth == 0:
                 return index

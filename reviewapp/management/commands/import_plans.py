@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from reviewapp.importing import formats
 from reviewapp.importing.errors import ImportRejected
+from reviewapp.labeling.preview import clause_preview
 from reviewapp.models import ImportOutcome, ImportSource
 from reviewapp.services.plan_import import FileOutcome, plans_import, plans_parse
 
@@ -94,20 +95,7 @@ class Command(BaseCommand):
                 continue
             plan = parsed.metadata()
             for clause in parsed.clauses:
-                line = {
-                    "plan": plan,
-                    "ordinal": clause.ordinal,
-                    "heading_path": clause.heading_path,
-                    "text": clause.text,
-                    "start": clause.start,
-                    "end": clause.end,
-                    "responsibility_note": clause.responsibility_note,
-                    "lead_agencies": clause.lead_agencies,
-                    "responsible_agencies": clause.responsible_agencies,
-                    "kind_hint": clause.kind_hint,
-                }
-                if labeler is not None:
-                    line["suggestion"] = _suggest(labeler, clause)
+                line = clause_preview(clause, plan, labeler)
                 self.stdout.write(json.dumps(line, ensure_ascii=False))
         if rejected:
             raise CommandError(f"{rejected} file(s) rejected.", returncode=1)
@@ -158,29 +146,3 @@ def _top_level_name(file_name: str, files: list[Path]) -> str:
         if file_name == str(path) or file_name.startswith(str(path) + "/"):
             return str(path)
     return file_name
-
-
-def _suggest(labeler: Any, clause: Any) -> dict[str, Any]:
-    """The labeler's suggestion for a parsed clause, as the preview shows it."""
-    from reviewapp.labeling.base import ClauseInput
-    from reviewapp.labeling.llm import TransientLLMError
-
-    clause_input = ClauseInput(
-        clause.text,
-        clause.heading_path,
-        clause.lead_agencies,
-        clause.responsible_agencies,
-        clause.kind_hint,
-    )
-    try:
-        result = labeler.label(clause_input)
-    except TransientLLMError as exc:
-        return {"labeler": labeler.name, "error": str(exc)}
-    return {
-        "labeler": labeler.name,
-        "model": labeler.model,
-        "prompt_version": labeler.prompt_version,
-        "labels": result.labels.model_dump(mode="json") if result.labels else None,
-        "confidence": result.confidence,
-        "error": result.error,
-    }
