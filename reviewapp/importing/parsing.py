@@ -53,8 +53,9 @@ def parse_plan(name: str, data: bytes, limits: formats.Limits) -> ParsedPlan:
         raise ImportRejected(errors.EMPTY_FILE)
     paragraphs = clean_paragraphs(raw_lines)
     cleaned_text, clauses = segment(paragraphs)
-    # A plan has headings (一、 (一) 1.); prose without any is not a plan we can segment.
-    if not any(clause.heading_path for clause in clauses):
+    # Prose without headings is segmented into paragraphs; only a text with no running
+    # sentence at all (a cover page, a bare table) has nothing to import.
+    if not clauses:
         raise ImportRejected(errors.NO_CLAUSES)
     meta = extract_metadata(paragraphs)
     return ParsedPlan(

@@ -7,16 +7,30 @@
 - Before the first heading (notice of issue, preamble) only running sentences are clauses; the
   title, document number, addressee, signature and date lines are metadata.
 - An attachment's table rows are a clause each, with the agencies of their last column.
+- A note inside a paragraph (``…。(责任部门:气候处,完成期限:6月底)配合省发展改革委…``) closes the
+  clause there; the rest of the paragraph starts the next one.
+- A note written as lines of its own (``责任单位:市发展改革委`` then ``完成时限:2022年2月底前``)
+  closes the paragraphs before it like a bracketed one.
+- Articles (``第三条``) are clauses headed by their number; chapters and sections head them.
+- A numbered paragraph whose first sentence is long is a list item, not a task title: it heads no
+  later clause, and list items without a note gather into the next note's clause.
+- A text with no heading at all (a news summary, a short notice) is still a plan: each running
+  paragraph is a clause.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reviewapp.importing import lines as L
 from reviewapp.importing.cleaning import is_formula
-from reviewapp.importing.responsibility import find_trailing_note, parse_note
+from reviewapp.importing.responsibility import (
+    CLOSERS,
+    OPENERS,
+    find_trailing_note,
+    parse_note,
+)
 
 KIND_TARGET = "target"
 KIND_MEASURE = "measure"
@@ -57,14 +71,37 @@ class _Segmenter:
     in_body: bool = False
     in_attachment: bool = False
     table_header_seen: bool = False
+    # The last clause was closed by a note line: a time-limit line that follows belongs to it.
+    note_line_closed: bool = False
 
     def heading_path(self) -> list[str]:
-        return [h.title for h in self.headings]
+        return [h.title for h in self.headings if h.title]
 
     def push_heading(self, heading: L.Heading) -> None:
-        self.flush()
+        if not self._continues_gathering(heading):
+            self.flush()
         self.headings = [h for h in self.headings if h.level < heading.level]
         self.headings.append(heading)
+
+    def _continues_gathering(self, heading: L.Heading) -> bool:
+        """Whether the paragraphs gathered for the next note stay open across ``heading``.
+
+        List items gather (``1.…`` ``2.…(责任单位:…)`` is one clause), and so do the numbered
+        parts of a list item (``(三)对建设充电设施项目的,…`` ``(1)充电桩项目。…``). A titled task
+        starts a new clause, and a paragraph that introduces a list (``…按以下规定给予扶持:``)
+        is a clause of its own before the list's first item.
+        """
+        if not self.pending:
+            return False
+        last = self.text[self.pending[-1].start : self.pending[-1].end].rstrip()
+        if last.endswith(("：", ":")):
+            return False
+        innermost = self.headings[-1] if self.headings else None
+        if innermost is not None and not innermost.title and heading.level > innermost.level:
+            return True
+        return not heading.title and not any(
+            h.level >= heading.level and h.title for h in self.headings
+        )
 
     def flush(self) -> None:
         """Paragraphs that no note closed: each is a clause of its own."""
@@ -97,6 +134,10 @@ class _Segmenter:
 
     def paragraph(self, start: int, end: int) -> None:
         paragraph = self.text[start:end]
+        if self.note_line_closed and L.TIME_LIMIT_LINE_RE.match(paragraph) and not self.pending:
+            self.extend_last(end)
+            return
+        self.note_line_closed = False
         heading = L.heading_of(paragraph)
         if heading is not None and not (self.in_attachment and heading.level >= 3):
             self.in_body = True
@@ -112,13 +153,54 @@ class _Segmenter:
         if self.in_attachment:
             self.attachment_paragraph(start, end, paragraph)
             return
-        note = find_trailing_note(paragraph)
+        if L.is_note_line(paragraph):
+            self.note_line(start, end, paragraph)
+            return
+        for piece_start, piece_end in _pieces_at_inner_notes(paragraph):
+            self.piece(start + piece_start, start + piece_end)
+
+    def piece(self, start: int, end: int) -> None:
+        """A paragraph, or the part of one that an inner note closes."""
+        note = find_trailing_note(self.text[start:end])
         if note is None:
             self.pending.append(_Span(start, end))
             return
         first = self.pending[0].start if self.pending else start
         self.pending = []
         self.emit(first, end, note.raw, note.lead, note.responsible)
+
+    def note_line(self, start: int, end: int, paragraph: str) -> None:
+        """``责任单位:A、B`` on a line of its own closes the paragraphs gathered before it."""
+        parsed = parse_note(_without_time_limit(paragraph))
+        if not self.pending or parsed is None:
+            if L.NOTE_LABEL_LINE_RE.match(paragraph) and parsed and self.clauses:
+                # A second note line for the clause just closed (e.g. 配合单位:…).
+                self.extend_last(end, parsed)
+            else:
+                self.pending.append(_Span(start, end))
+            return
+        lead, responsible = parsed
+        first = self.pending[0].start
+        self.pending = []
+        self.emit(first, end, paragraph, lead, responsible)
+        self.note_line_closed = True
+
+    def extend_last(self, end: int, parsed: tuple[list[str], list[str]] | None = None) -> None:
+        last = self.clauses[-1]
+        lead, responsible = list(last.lead_agencies), list(last.responsible_agencies)
+        if parsed:
+            lead = lead or parsed[0]
+            responsible += [n for n in parsed[1] if n not in responsible]
+        added = self.text[last.end : end]
+        self.clauses[-1] = replace(
+            last,
+            text=self.text[last.start : end],
+            end=end,
+            responsibility_note=(last.responsibility_note + added).strip(),
+            lead_agencies=lead,
+            responsible_agencies=responsible,
+        )
+        self.note_line_closed = True
 
     def attachment_paragraph(self, start: int, end: int, paragraph: str) -> None:
         if L.is_table_row(paragraph):
@@ -139,13 +221,78 @@ class _Segmenter:
 def segment(paragraphs: list[str]) -> tuple[str, list[ParsedClause]]:
     """The plan's cleaned text (paragraphs joined by newlines) and its clauses."""
     text = "\n".join(paragraphs)
-    segmenter = _Segmenter(text=text)
+    segmenter = _run(_Segmenter(text=text), paragraphs)
+    if not segmenter.in_body:
+        # No heading anywhere: not a plan of numbered tasks, but still a plan. Every running
+        # paragraph is a clause, labelled by what it says rather than as preamble.
+        segmenter = _run(_Segmenter(text=text, in_body=True), paragraphs, unstructured=True)
+    return text, segmenter.clauses
+
+
+def _run(segmenter: _Segmenter, paragraphs: list[str], unstructured: bool = False) -> _Segmenter:
     offset = 0
     for paragraph in paragraphs:
-        segmenter.paragraph(offset, offset + len(paragraph))
-        offset += len(paragraph) + 1
+        end = offset + len(paragraph)
+        if not unstructured:
+            segmenter.paragraph(offset, end)
+        elif L.is_sentence(paragraph) and not is_formula(paragraph):
+            segmenter.flush()
+            segmenter.piece(offset, end)
+        offset = end + 1
     segmenter.flush()
-    return text, segmenter.clauses
+    return segmenter
+
+
+_NOTE_OPENS_AFTER = "。；;！？!?"
+_TIME_LIMIT_RE = re.compile(r"[,，;；\s]*(?:完成)?(?:时限|期限)\s*[:：].*$")
+
+
+def _without_time_limit(note: str) -> str:
+    """The units of a note line, without its ``完成时限:…`` part."""
+    return _TIME_LIMIT_RE.sub("", note)
+
+
+def _pieces_at_inner_notes(paragraph: str) -> list[tuple[int, int]]:
+    """Split a paragraph after every responsibility note that more text follows.
+
+    A note opens a paragraph or follows a sentence (``…。(责任部门:…)``) and parses as a note; a remark
+    inside a sentence (``…(含当月)。``) does not open after one, so it never splits.
+    """
+    pieces: list[tuple[int, int]] = []
+    begin = 0
+    for index, char in enumerate(paragraph):
+        if char not in OPENERS or index < begin:
+            continue
+        if index > 0 and paragraph[index - 1] not in _NOTE_OPENS_AFTER:
+            continue
+        close = _matching_closer(paragraph, index)
+        if close is None:
+            continue
+        end = close + 1
+        while end < len(paragraph) and paragraph[end] in "。；;，, ":
+            end += 1
+        if end >= len(paragraph):
+            break  # a trailing note: the paragraph's own, found by find_trailing_note
+        inner = _without_time_limit(paragraph[index + 1 : close])
+        if parse_note(inner) is None:
+            continue
+        pieces.append((begin, end))
+        begin = end
+    pieces.append((begin, len(paragraph)))
+    return [(a, b) for a, b in pieces if paragraph[a:b].strip()]
+
+
+def _matching_closer(text: str, opener: int) -> int | None:
+    depth = 0
+    for index in range(opener, len(text)):
+        char = text[index]
+        if char in OPENERS:
+            depth += 1
+        elif char in CLOSERS:
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
 
 
 def _kind_hint(text: str, heading_path: list[str], in_body: bool) -> str:
