@@ -55,8 +55,12 @@ NOTICE_TITLE_RE = re.compile(r"^(?![【\[]).{0,60}?关于印发.{1,80}?的通知
 _OPINION_TITLE_RE = re.compile(
     r"^(?![【\[]).{0,40}关于.{2,80}?(?:实施意见|实施方案|行动方案|的意见)$"
 )
+# A plan's own title on its line: words naming a kind of policy document at the end, with an
+# optional bracketed period or status (``(2022—2030年)``, ``(试行)``), and no sentence punctuation.
 PLAN_TITLE_RE = re.compile(
-    rf"^[{CJK}《》“”]{{2,40}}(?:碳达峰实施方案|碳达峰行动方案|实施方案|实施意见)$"
+    rf"^[{CJK}《》“”、\d—\-－]{{2,50}}"
+    r"(?:实施方案|行动方案|工作方案|方案|实施意见|指导意见|意见|办法|细则|规划|计划|措施|条例|规定|指南)"
+    r"(?:[(（][^()（）]{1,16}[)）])?$"
 )
 # A responsibility note written as a line of its own, without brackets:
 # ``责任单位：市发展改革委、市应急局`` and its ``完成时限：2022年2月底前``.

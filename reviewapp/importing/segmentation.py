@@ -93,12 +93,11 @@ class _Segmenter:
         """
         if not self.pending:
             return False
+        if any(not h.title and h.level < heading.level for h in self.headings):
+            return True  # a part of the list item being gathered
         last = self.text[self.pending[-1].start : self.pending[-1].end].rstrip()
         if last.endswith(("：", ":")):
             return False
-        innermost = self.headings[-1] if self.headings else None
-        if innermost is not None and not innermost.title and heading.level > innermost.level:
-            return True
         return not heading.title and not any(
             h.level >= heading.level and h.title for h in self.headings
         )
@@ -141,7 +140,11 @@ class _Segmenter:
         heading = L.heading_of(paragraph)
         if heading is not None and not (self.in_attachment and heading.level >= 3):
             self.in_body = True
-            self.in_attachment = self.in_attachment or bool(L.ATTACHMENT_RE.match(paragraph))
+            # An attachment lasts until a heading of its level: a notice whose attachment is the
+            # plan itself goes on with the plan's own 一、二、 headings, which are not a table.
+            self.in_attachment = bool(L.ATTACHMENT_RE.match(paragraph)) or (
+                self.in_attachment and heading.level > 1
+            )
             self.table_header_seen = False
             self.push_heading(heading)
             if heading.standalone:
