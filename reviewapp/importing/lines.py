@@ -59,7 +59,7 @@ _OPINION_TITLE_RE = re.compile(
 # optional bracketed period or status (``(2022—2030年)``, ``(试行)``), and no sentence punctuation.
 PLAN_TITLE_RE = re.compile(
     rf"^[{CJK}《》“”、\d—\-－]{{2,50}}"
-    r"(?:实施方案|行动方案|工作方案|方案|实施意见|指导意见|意见|办法|细则|规划|计划|措施|条例|规定|指南)"
+    r"(?:实施方案|行动方案|工作方案|方案|实施意见|指导意见|意见|办法|细则|规划|计划|清单|措施|条例|规定|指南)"
     r"(?:[(（][^()（）]{1,16}[)）])?$"
 )
 # A responsibility note written as a line of its own, without brackets:

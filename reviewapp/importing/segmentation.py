@@ -136,7 +136,7 @@ class _Segmenter:
         if self.note_line_closed and L.TIME_LIMIT_LINE_RE.match(paragraph) and not self.pending:
             self.extend_last(end)
             return
-        self.note_line_closed = False
+        was_closed, self.note_line_closed = self.note_line_closed, False
         heading = L.heading_of(paragraph)
         if heading is not None and not (self.in_attachment and heading.level >= 3):
             self.in_body = True
@@ -157,6 +157,7 @@ class _Segmenter:
             self.attachment_paragraph(start, end, paragraph)
             return
         if L.is_note_line(paragraph):
+            self.note_line_closed = was_closed and heading is None
             self.note_line(start, end, paragraph)
             return
         for piece_start, piece_end in _pieces_at_inner_notes(paragraph):
@@ -176,7 +177,7 @@ class _Segmenter:
         """``责任单位:A、B`` on a line of its own closes the paragraphs gathered before it."""
         parsed = parse_note(_without_time_limit(paragraph))
         if not self.pending or parsed is None:
-            if L.NOTE_LABEL_LINE_RE.match(paragraph) and parsed and self.clauses:
+            if self.note_line_closed and parsed and L.NOTE_LABEL_LINE_RE.match(paragraph):
                 # A second note line for the clause just closed (e.g. 配合单位:…).
                 self.extend_last(end, parsed)
             else:

@@ -24,26 +24,44 @@ from reviewapp.labels.schema import (
     Sector,
     Target,
     labels_validate,
+    normalize_brackets,
 )
 
-_UNITS = [
-    "万千瓦时", "亿千瓦时", "万平方米", "万千瓦", "万吨标准煤", "万吨", "万辆", "万亩", "万元", "亿元",
-    "平方米", "千瓦", "公顷", "公里", "个", "家", "项", "座", "辆", "处", "所", "条", "台", "套",
-    "人", "倍", "吨", "亩", "%", "％",
+# Units as written after a number: an optional 万/亿 multiplier, then a measure or a classifier.
+# Longest first, so that 万千瓦时 is not read as 万千瓦 and 个百分点 not as 个.
+_BASE_UNITS = [
+    "吨标准煤", "吨二氧化碳", "千瓦时", "平方公里", "平方米", "立方米", "千瓦", "兆瓦", "吉瓦", "公顷",
+    "公里", "千米", "人次", "标准煤", "吨", "亩", "元", "辆", "户", "个", "家", "项", "座", "处", "所",
+    "条", "台", "套", "种", "艘", "人", "根", "株", "倍",
 ]  # fmt: skip
+_UNITS = sorted(
+    ["个百分点", "百分点", "%", "％"]
+    + [prefix + unit for prefix in ("万", "亿") for unit in _BASE_UNITS]
+    + _BASE_UNITS
+    + ["万", "亿"],
+    key=len,
+    reverse=True,
+)
 _NUMBER = r"\d+(?:\.\d+)?"
 _UNIT_RE = "|".join(re.escape(u) for u in _UNITS)
 _VALUE_RE = re.compile(rf"(?<![\d.〔\[第])({_NUMBER})\s*({_UNIT_RE})")
+# A bare ratio (PUE 1.3) only stands alone: before a punctuation mark, a bracket or the text's end.
 _BARE_RATIO_RE = re.compile(
-    rf"(不高于|不超过|不低于|低于|高于|控制在|降至|降低至|达到|小于|大于)\s*({_NUMBER})(?![\d.]|\s*(?:{_UNIT_RE}|年|月|日|号|级))"
+    rf"(不高于|不超过|不低于|低于|高于|控制在|降至|降低至|达到|小于|大于)\s*({_NUMBER})"
+    r"(?=\s*(?:[，,。；;、）)]|以下|以上|以内|左右|$))"
 )
 _DOUBLE_RE = re.compile(r"翻一番|翻两番")
-_SENTENCE_END = "。；;！？!?"
-_SEGMENT_END = "，,：:；;。！？!?"
+_SENTENCE_END = "。；;！？!?\n"
+_SEGMENT_END = "，,：:；;。！？!?\n"
 _DEADLINE_RE = re.compile(
     r"(?:到|至|在)?\s*(20[2-9]\d)\s*年\s*(?:底|末)?\s*(?:前|以前|之前)?(?!\s*(?:起|以来|月|度|的|以后|\d{1,2}\s*月))"
     r"|[“\"]?(十四五|十五五|十六五)[”\"]?(?:期间|时期|末)?"
 )
+# A plan period that names a plan (“十四五”可再生能源、海上风电等专项规划) dates nothing.
+_PERIOD_NAME_RE = re.compile(
+    r"[“\"]?(?:十四五|十五五|十六五)[”\"]?(?!期间|时期|末|内)[^，,。；;：:]{0,20}?(?:规划|计划)"
+)
+_VALIDITY_BEFORE_RE = re.compile(r"(?:有效期|有效期限|施行期|执行期|实施期)(?:为|限)?\s*$")
 _START_RE = re.compile(r"(20[0-9]\d)\s*年\s*(?:起|开始)")
 _BASELINE_RE = re.compile(r"(?:比|较|相比|相较)\s*(20\d\d)\s*年")
 _DECREASE_WORDS = ("下降", "降低", "减少", "削减", "降幅")
@@ -54,6 +72,41 @@ _COMPARATOR_BEFORE = sorted(
     + [(w, Comparator.ABOUT) for w in ("约", "大约")],
     key=lambda pair: -len(pair[0]),
 )
+# What makes a number a commitment when no date goes with it: a goal verb or a comparator in the
+# phrase before it (达到50%, 培育50家, 不高于1.3), or a verb of completion right after it
+# (100%配备充电设施, 每年10%递增).
+_GOAL_BEFORE_RE = re.compile(
+    r"达到|达|提高|提升|增长|增加|下降|降低|降至|减少|削减|控制在|不低于|不少于|不超过|不高于|低于|"
+    r"高于|至少|超过|保持|稳定在|培育|创建|建成|新建|新增|打造|形成|累计|完成|实现|力争|确保|争取|"
+    r"突破|累积|翻|将$|超$"
+)
+_GOAL_AFTER_RE = re.compile(r"(?:以上|以下|左右)?(?:配备|预留|覆盖|达标|达到|实现|完成|递增|递减)")
+# A number that sets the terms of an award or a subsidy (给予最高500万元补贴, 按费用的50%给予补贴,
+# 退还60%) is an instrument of the policy, not a result it commits to.
+_AWARD_RE = re.compile(
+    r"补贴|补助|奖励|资助|奖补|贴息|给予|扶持|配套|退还|退回|最高|最多|上限|封顶"
+)
+# A measured quantity that qualifies a noun sets a threshold of scope or eligibility, not a
+# commitment: 年综合能耗5000吨标准煤以上的企业, 10万平方米(含)以上大型商场, 30万千瓦及以上热电联产
+# 机组, 50%以上会员. A commitment ends its phrase there (达到10%以上。 / 360万平方米以上,), or its
+# noun is what reaches the goal (40%以上的面积达到…要求). A count is not a threshold: 10座以上加氢站 is
+# "ten stations or more", a quantity to build.
+_THRESHOLD_AFTER_RE = re.compile(
+    r"(?:标准煤|标煤|二氧化碳当量|二氧化碳|当量)?[(（]?含?[)）]?(?:及|或)?(?:以上|以下)"
+    r"(?![，,。；;、）)\]】\s]|水平|目标|$)"
+)
+_AWARD_SENTENCE_RE = re.compile(r"给予|补贴|补助|奖励|资助|奖补")
+_COUNT_UNITS = frozenset("个家项座处所条台套种艘辆户株根人")
+# Spans, not amounts: 30个工作日, 半径30公里范围内; items of a text: 十个方面25项举措, 以下3个方面.
+_NOT_AMOUNT_AFTER_RE = re.compile(
+    r"(?:工作日|月|小时|季度|星期|周|范围|方面|举措|措施|部分|章|节|款|条意见|要点|维度|板块|/)"
+)
+_NOT_AMOUNT_BEFORE_RE = re.compile(r"(?:半径|以下|如下|共计?|包括|第)$")
+# A time limit in a responsibility note: 完成期限：2021年四季度 / 完成时限:2022年2月底前.
+_TIME_LIMIT_RE = re.compile(
+    r"完成(?:时限|期限|时间)\s*[:：]\s*([^，,。；;）)\]】\n]*?)\s*(?=[，,。；;）)\]】\n]|$)"
+)
+_NOTE_LABEL_RE = re.compile(r"(?:主要)?(?:责任单位|牵头单位|责任部门|责任处室)\s*[:：]")
 _TITLE_RE = re.compile(r"《[^》]*》")
 _INDICATOR_TRIM_RE = re.compile(
     rf"^(?:[“\"]?(?:十四五|十五五)[”\"]?(?:期间|时期)?|20\d\d年起|(?:到|至)?20\d\d年(?:底|末)?(?:前)?|力争|确保|实现|全区|全市|基本)+|"
@@ -64,18 +117,18 @@ _INDICATOR_TRIM_RE = re.compile(
 # sector -> keywords; headings weigh more than the body.
 _SECTOR_KEYWORDS: dict[Sector, tuple[str, ...]] = {
     Sector.OVERALL: ("指导思想", "原则", "总体要求", "主要目标", "发展目标", "工作目标", "总体目标"),
-    Sector.ENERGY: ("光伏", "可再生能源", "供热", "电网", "电力", "储能", "氢能", "天然气", "煤", "化石能源", "能源结构", "新能源", "热泵", "能源体系", "绿电"),
+    Sector.ENERGY: ("光伏", "可再生能源", "供热", "电网", "电力", "储能", "氢能", "天然气", "煤", "化石能源", "能源结构", "新能源", "热泵", "能源体系", "绿电", "用能结构", "电气化", "散煤", "风电", "抽水蓄能"),
     Sector.EFFICIENCY: ("节能", "能效", "用能", "能耗", "数据中心", "算力", "新型基础设施", "能源利用效率", "节能降碳"),
-    Sector.INDUSTRY: ("产业", "工业", "制造", "绿色工厂", "高耗能", "两高", "服务业", "数字经济", "企业"),
+    Sector.INDUSTRY: ("产业", "工业", "制造", "绿色工厂", "高耗能", "两高", "服务业", "数字经济", "企业", "钢铁", "有色金属", "石化", "化工", "水泥", "玻璃", "纺织", "造纸", "消费品", "电子", "行业", "供应链"),
     Sector.BUILDINGS: ("建筑", "住宅", "装配式", "城市更新", "老旧小区", "城乡建设", "建材", "海绵城市", "空间布局", "城区建设"),
     Sector.TRANSPORT: ("交通", "车辆", "充电", "公交", "出行", "物流", "运输", "岸电", "燃油车", "新能源车", "船"),
-    Sector.CIRCULAR: ("循环", "垃圾", "回收", "废弃物", "废旧", "包装", "资源化", "塑料", "无废"),
+    Sector.CIRCULAR: ("循环", "垃圾", "回收", "废弃物", "废旧", "包装", "资源化", "塑料", "无废", "再制造", "固废", "再生资源", "综合利用"),
     Sector.TECHNOLOGY: ("科技", "技术", "研发", "创新", "实验室", "人才", "成果转化", "科研"),
     Sector.CARBON_SINK: ("碳汇", "森林", "绿化", "湿地", "生态系统", "林业", "公园", "农业", "农田", "土壤", "固碳"),
     Sector.PUBLIC: ("宣传", "教育", "生活方式", "全民", "公共机构", "消费", "社会责任", "绿色家庭", "节约型机关", "培训"),
-    Sector.POLICY: ("统计", "核算", "监测", "财政", "税", "价格", "金融", "碳排放权", "交易", "市场化", "标准", "投融资", "基金", "信用", "政策"),
-    Sector.GOVERNANCE: ("组织实施", "组织领导", "统筹协调", "考核", "监督", "评估", "督查", "责任落实", "保障机制", "保障措施", "领导小组"),
-    Sector.COOPERATION: ("合作", "交流", "协同发展", "京津冀", "长三角", "一带一路", "国际"),
+    Sector.POLICY: ("统计", "核算", "监测", "财政", "税", "价格", "金融", "碳排放权", "交易", "市场化", "标准", "投融资", "基金", "信用", "政策", "法规", "立法", "执法", "环评", "信贷", "贷款", "债券", "保险", "融资", "资金", "清单", "核查"),
+    Sector.GOVERNANCE: ("组织实施", "组织领导", "统筹协调", "考核", "监督", "评估", "督查", "责任落实", "保障机制", "保障措施", "领导小组", "规划引领", "规划衔接"),
+    Sector.COOPERATION: ("合作", "交流", "协同发展", "京津冀", "长三角", "一带一路", "国际", "粤港澳", "大湾区", "互认", "贸易"),
 }  # fmt: skip
 _PRINCIPLE_HEADINGS = ("指导思想", "原则", "总体思路")
 
@@ -114,7 +167,10 @@ def rules_label(clause: ClauseInput) -> tuple[ClauseLabels, dict[str, float]]:
     principle = clause.kind_hint == "principle" or any(
         h for h in clause.heading_path[-2:] if any(w in h for w in _PRINCIPLE_HEADINGS)
     )
-    targets = extract_targets(clause.text, dated_commitments=not principle)
+    goal_section = any("目标" in h for h in clause.heading_path[-2:])
+    targets = extract_targets(
+        clause.text, dated_commitments=not principle, goal_section=goal_section
+    )
     sector, secondary, sector_confidence = classify_sector(clause.heading_path, clause.text)
     if targets:
         kind = Kind.TARGET
@@ -127,6 +183,11 @@ def rules_label(clause: ClauseInput) -> tuple[ClauseLabels, dict[str, float]]:
         note = find_trailing_note(clause.text)
         if note:
             lead, responsible = note.lead, note.responsible
+    # A name the note parser read across a PDF's spacing or a label (``责任单位：市财政局``) is not in
+    # the clause as written; dropping it keeps the rest of the labels instead of failing them all.
+    haystack = normalize_brackets(clause.text)
+    responsible = [a for a in responsible if normalize_brackets(a.strip()) in haystack]
+    lead = [a for a in lead if a in responsible]
     labels = ClauseLabels.model_construct(
         kind=kind,
         sector=sector,
@@ -150,29 +211,49 @@ def rules_label(clause: ClauseInput) -> tuple[ClauseLabels, dict[str, float]]:
 # --- targets ----------------------------------------------------------------------------------
 
 
-def extract_targets(text: str, *, dated_commitments: bool = True) -> list[Target]:
-    """Every commitment with a value or a deadline, in text order."""
+def extract_targets(
+    text: str, *, dated_commitments: bool = True, goal_section: bool = False
+) -> list[Target]:
+    """Every commitment with a value or a deadline, in text order. In a goal section
+    (主要目标, 目标要求) every amount the text dates, even from an earlier sentence, is a goal."""
     note = find_trailing_note(text)
     body_end = note.start if note else len(text)
     blocked = [_Span(m.start(), m.end()) for m in _TITLE_RE.finditer(text)]
-    targets: list[tuple[int, Target]] = []
+    blocked += _note_spans(text)
+    time_limits = _time_limits(text, body_end)
+    # A number with no date of its own takes the task's time limit (gold d02: 完成期限 dates the
+    # whole sub-task, 13个设区市 included).
+    fallback_deadline = time_limits[0][1].deadline_year if time_limits else None
+    targets: list[tuple[int, Target]] = [(position, target) for position, target in time_limits]
+    carried: int | None = None  # the goal year of the sentences before (到2025年,…。…提高到62.6%)
     for sentence in _sentences(text, body_end):
         deadlines = [
             (m.start(), m.end(), _deadline_year(m))
             for m in _DEADLINE_RE.finditer(text, sentence.start, sentence.end)
-            if not _inside(m.start(), blocked) and not _is_baseline(text, m.start())
+            if not _inside(m.start(), blocked)
+            and not _is_baseline(text, m.start())
+            and not _names_a_plan(text, m.start())
         ]
         starts = [
             (m.start(), int(m.group(1)))
             for m in _START_RE.finditer(text, sentence.start, sentence.end)
+            if not _inside(m.start(), blocked)
         ]
         values = _value_mentions(text, sentence, blocked)
+        if not deadlines and _AWARD_SENTENCE_RE.search(text, sentence.start, sentence.end):
+            # 对…下降200吨标准煤以上…的，给予补贴: the numbers are the terms of the award.
+            values = []
         for group in _value_lists(text, values):
             first_start = group[0][0]
-            deadline = _nearest_before(deadlines, first_start) or (
-                deadlines[0][2] if deadlines else None
-            )
             start_year = next((y for pos, y in reversed(starts) if pos < first_start), None)
+            deadline = _nearest_before(deadlines, first_start)
+            if deadline is None and start_year is None and deadlines:
+                deadline = deadlines[0][2]  # the date written after the number, same sentence
+            goal = _is_goal_phrase(text, sentence, group) or (goal_section and carried is not None)
+            if deadline is None and start_year is None:
+                if not goal:
+                    continue  # an undated number without a goal verb: a fact, not a commitment
+                deadline = carried or fallback_deadline
             for target in _numeric_targets(text, sentence, group, deadline, start_year):
                 targets.append((first_start, target))
         if dated_commitments:
@@ -192,12 +273,82 @@ def extract_targets(text: str, *, dated_commitments: bool = True) -> list[Target
                         ),
                     )
                 )
+        if starts:
+            carried = None  # 2023年起…: what follows is dated from a start, not to a goal year
+        if deadlines:
+            carried = deadlines[-1][2]
     targets.sort(key=lambda pair: pair[0])
     unique: list[Target] = []
     for _, target in targets:
         if target not in unique:
             unique.append(target)
     return unique
+
+
+def _note_spans(text: str) -> list[_Span]:
+    """Responsibility notes written without brackets (``责任单位：A完成时限：2022年2月底前``):
+    their years and numbers are the note's, not the task's."""
+    spans = []
+    for match in _NOTE_LABEL_RE.finditer(text):
+        end = match.end()
+        while end < len(text) and text[end] not in "。）)]】\n":
+            end += 1
+        spans.append(_Span(match.start(), end))
+    for match in _TIME_LIMIT_RE.finditer(text):
+        spans.append(_Span(match.start(), match.end()))
+    return spans
+
+
+def _time_limits(text: str, body_end: int) -> list[tuple[int, Target]]:
+    """A note's time limit with a year (``完成期限：2021年四季度``) is a dated target quoting the
+    phrase. One without a year (``完成期限：12月底``, ``持续推进``) gives none: the year would be a
+    guess, and a deadline year must be named in the clause."""
+    found = []
+    task = _task_phrase(text, body_end)
+    for match in _TIME_LIMIT_RE.finditer(text):
+        year = re.search(r"(20\d\d)\s*年", match.group(1))
+        if not year:
+            continue
+        quote = text[match.start() : match.end(1)]
+        found.append(
+            (
+                match.start(),
+                Target(
+                    indicator=task or quote,
+                    value=None,
+                    deadline_year=int(year.group(1)),
+                    quote=quote,
+                ),
+            )
+        )
+    return found
+
+
+def _task_phrase(text: str, body_end: int) -> str:
+    """What a time limit is the limit of: the task's first sentence, without its numbering."""
+    label = _NOTE_LABEL_RE.search(text, 0, body_end)
+    end = label.start() if label else body_end
+    first = re.split(r"[。；;\n]", text[:end].strip(), maxsplit=1)[0]
+    first = re.sub(r"^\s*(?:[(（]?[一二三四五六七八九十\d]+[)）、.．]\s*)+", "", first)
+    return first.strip("，,：: ")[:80]
+
+
+def _names_a_plan(text: str, position: int) -> bool:
+    """“十四五”…专项规划 names a plan; 有效期至2025年 is how long this one is valid."""
+    if _VALIDITY_BEFORE_RE.search(text[max(0, position - 8) : position]):
+        return True
+    return bool(_PERIOD_NAME_RE.match(text, position))
+
+
+def _is_goal_phrase(text: str, sentence: _Span, group: list[tuple[int, int, float, str]]) -> bool:
+    """Whether a number the text gives no date for is still a commitment (see _GOAL_BEFORE_RE)."""
+    first_start, last_end = group[0][0], group[-1][1]
+    if group[0][3] == "倍":
+        return True  # 翻一番 is a goal in itself
+    lead_in = text[_segment_start(text, sentence.start, first_start) : first_start]
+    if _GOAL_BEFORE_RE.search(lead_in):
+        return True
+    return bool(_GOAL_AFTER_RE.match(text, last_end))
 
 
 def _sentences(text: str, end: int) -> list[_Span]:
@@ -232,6 +383,8 @@ def _nearest_before(deadlines: list[tuple[int, int, int]], position: int) -> int
 def _value_mentions(
     text: str, sentence: _Span, blocked: list[_Span]
 ) -> list[tuple[int, int, float, str]]:
+    """The numbers of a sentence that can be commitments: amounts and ratios, less those that
+    set an award, a threshold of eligibility, a span of time or a count of the text's items."""
     found: list[tuple[int, int, float, str]] = []
     for match in _VALUE_RE.finditer(text, sentence.start, sentence.end):
         after = text[match.end() : match.end() + 2]
@@ -239,6 +392,8 @@ def _value_mentions(
             continue
         if match.group(2) in {"个", "家", "项"} and text[match.end() : match.end() + 1] in "《“":
             continue  # 1个《实施意见》: counting documents, not a commitment
+        if not _is_amount(text, sentence, match.start(1), match.end(), match.group(2)):
+            continue
         found.append(
             (match.start(1), match.end(), float(match.group(1)), match.group(2).replace("％", "%"))
         )
@@ -249,6 +404,24 @@ def _value_mentions(
         found.append((match.start(), match.end(), 2.0 if match.group() == "翻一番" else 4.0, "倍"))
     found.sort()
     return found
+
+
+def _is_amount(text: str, sentence: _Span, start: int, end: int, unit: str) -> bool:
+    segment_start = _segment_start(text, sentence.start, start)
+    segment_end = end
+    while segment_end < sentence.end and text[segment_end] not in _SEGMENT_END:
+        segment_end += 1
+    if _AWARD_RE.search(text, segment_start, segment_end):
+        return False
+    if _NOT_AMOUNT_AFTER_RE.match(text, end):
+        return False
+    threshold = _THRESHOLD_AFTER_RE.match(text, end)
+    if threshold and unit[-1] not in _COUNT_UNITS:
+        rest = text[threshold.end() : segment_end]
+        goal = re.search(r"达到|实现|完成", rest)
+        if not goal or re.search(_NUMBER, rest[goal.end() :]):
+            return False
+    return not _NOT_AMOUNT_BEFORE_RE.search(text[max(segment_start, start - 3) : start])
 
 
 def _value_lists(
@@ -317,7 +490,9 @@ def _segment_start(text: str, floor: int, position: int) -> int:
         if (
             char == "、"
             and not text[index : index + 1].isdigit()
-            and re.search(rf"{_NUMBER}\s*(?:{_UNIT_RE})?$", text[floor : index - 1])
+            and re.search(
+                rf"{_NUMBER}\s*(?:{_UNIT_RE})?(?:及?以上|以下|左右)?$", text[floor : index - 1]
+            )
         ):
             break
         index -= 1
@@ -368,16 +543,14 @@ def _change(lead_in: str) -> tuple[Change, int | None]:
 
 def classify_sector(heading_path: list[str], text: str) -> tuple[Sector, list[Sector], float]:
     """Primary sector, secondary sectors and a confidence, from headings and keywords."""
-    scores: dict[Sector, float] = {}
-    for sector, words in _SECTOR_KEYWORDS.items():
-        score = 0.0
-        for depth, heading in enumerate(heading_path):
-            weight = 2.0 + depth  # the nearer the heading, the more it says
-            if sector == Sector.OVERALL:
-                weight *= 3  # a goals or principles section is about the whole plan
-            score += weight * sum(1 for w in words if w in heading)
-        score += min(4.0, 0.5 * sum(text.count(w) for w in words))
-        scores[sector] = score
+    scores: dict[Sector, float] = dict.fromkeys(_SECTOR_KEYWORDS, 0.0)
+    for depth, heading in enumerate(heading_path):
+        weight = 2.0 + depth  # the nearer the heading, the more it says
+        for sector, words in _keyword_hits(heading).items():
+            # a goals or principles section is about the whole plan
+            scores[sector] += weight * (3 if sector == Sector.OVERALL else 1) * len(set(words))
+    for sector, words in _keyword_hits(text).items():
+        scores[sector] += min(4.0, 0.5 * len(words))
     ranked = sorted(scores.items(), key=lambda pair: (-pair[1], list(Sector).index(pair[0])))
     primary, top = ranked[0]
     if top == 0:
@@ -386,3 +559,18 @@ def classify_sector(heading_path: list[str], text: str) -> tuple[Sector, list[Se
     runner_up = ranked[1][1]
     confidence = round(min(0.95, 0.5 + 0.5 * (top - runner_up) / top), 2)
     return primary, secondary, confidence
+
+
+_KEYWORD_SECTOR = {word: sector for sector, words in _SECTOR_KEYWORDS.items() for word in words}
+# Longest keyword first, matched without overlap: 用能结构 is energy, not also 用能 (efficiency);
+# 能源利用效率 is efficiency, not also 能源 words.
+_KEYWORD_RE = re.compile(
+    "|".join(re.escape(w) for w in sorted(_KEYWORD_SECTOR, key=len, reverse=True))
+)
+
+
+def _keyword_hits(text: str) -> dict[Sector, list[str]]:
+    hits: dict[Sector, list[str]] = {}
+    for match in _KEYWORD_RE.finditer(text):
+        hits.setdefault(_KEYWORD_SECTOR[match.group()], []).append(match.group())
+    return hits
