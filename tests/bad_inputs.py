@@ -47,7 +47,9 @@ def _gbk_truncated() -> bytes:
 
 
 def _no_clauses() -> bytes:
-    return "这是一篇普通的新闻报道，没有任何标题和条款。\n记者今天在现场看到了很多人。\n".encode()
+    # A cover page: a title, an issuer and a date, no sentence. (Prose without headings is a plan
+    # of paragraph clauses, not a rejection.)
+    return "关于印发碳达峰实施方案的通知\n某某市人民政府\n2022年1月5日\n".encode()
 
 
 # name -> (file name, bytes factory, expected message prefix)
@@ -64,7 +66,7 @@ BAD_INPUTS = {
         errors.ZIP_UNSAFE_PATH.split("{")[0],
     ),
     "zip bomb": ("bomb.zip", _zip_bomb, "The archive declares"),
-    "no recognisable clauses": ("news.txt", _no_clauses, errors.NO_CLAUSES),
+    "no sentence at all": ("cover.txt", _no_clauses, errors.NO_CLAUSES),
 }
 
 

@@ -1,13 +1,17 @@
 """Cleaning: from the raw lines of a file to the plan's paragraphs.
 
 Web pages bring breadcrumbs, ``来源:``/``时间:``/``热度:`` lines, ``图片`` placeholders, news lead-ins
-that repeat the plan before the official notice, and page footers. PDF extracts bring page
-numbers and lines broken in the middle of a sentence. The source's own punctuation is kept.
+that repeat the plan before the official notice, and page footers. PDF extracts (and .txt files
+made from PDFs) bring page markers (``- 3 -``, ``―3―``, ``第3页``, ``3/12``, also inside a line),
+running headers and footers, letter-spaced words and lines broken in the middle of a sentence.
+The source's own punctuation is kept.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 
 from reviewapp.importing import lines as L
 
@@ -24,11 +28,35 @@ _BOILERPLATE_RES = [
     ),
     re.compile(r"^[\d\-—－()（） ]{7,20}$"),  # a telephone number on its own line
 ]
+# Every dash a page marker is printed with: ASCII and Unicode hyphens, en/em dashes, the
+# horizontal bar ``―`` of Chinese government PDFs, full-width hyphen-minus, tildes.
+_DASH = "\\-\u2010-\u2015\u2212\uff0d~\uff5e"
 _PAGE_NUMBER_RES = [
-    re.compile(r"^[-—–－]?\s*\d{1,3}\s*[-—–－]?$"),
+    re.compile(rf"^[{_DASH}]*\s*\d{{1,3}}\s*[{_DASH}]*$"),
+    # Some fonts print the marker's dashes as the CJK ``一`` glyph: only with the number between.
+    re.compile(r"^一\s*\d{1,3}\s*一$"),
     re.compile(r"^第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?$"),
+    re.compile(r"^共\s*\d{1,3}\s*页\s*[,，]?\s*第\s*\d{1,3}\s*页$"),
     re.compile(r"^\d{1,3}\s*/\s*\d{1,3}$"),
+    re.compile(r"^(?:page\s*)?\d{1,3}\s*(?:of|/)\s*\d{1,3}$", re.IGNORECASE),
 ]
+# A page marker that extraction put inside a line (``四川―4―省能源局``, ``财审处、 - 3 - 法规科``):
+# dashes around a page number, between CJK text. A range (``2021—2025年``) has no closing dash.
+_CJK_TEXT = rf"[{L.CJK}\u3000-\u303f\uff01-\uff0c\uff1a-\uff1f“”‘’《》（）]"
+_INLINE_PAGE_MARKER_RE = re.compile(
+    rf"(?<={_CJK_TEXT})\s*[{_DASH}]\s?\d{{1,3}}\s?[{_DASH}]\s*(?={_CJK_TEXT}|$)"
+    rf"|^\s*[{_DASH}]\s?\d{{1,3}}\s?[{_DASH}]\s*(?={_CJK_TEXT})"
+)
+# Letter-spaced text (``广 西 壮 族 自 治 区``): CJK words joined by single spaces, three of them in
+# a row single characters. Such spaces are layout; ``中共中央 国务院`` has no single-character run.
+_CJK_CHAIN_RE = re.compile(rf"[{L.CJK}]+(?: [{L.CJK}]+)+")
+_LETTER_SPACED_RE = re.compile(rf"(?:^| )[{L.CJK}](?: [{L.CJK}]){{2}}(?: |$)")
+# Running headers in text lines: a short line repeated next to page markers on many pages.
+_HEADER_MIN_REPEATS = 3
+_HEADER_MAX_CHARS = 60
+_HEADER_WORDS_RE = re.compile(rf"[{L.CJK}]{{4,}}|[A-Za-z]{{4,}}")
+_SENTENCE_PUNCT_RE = re.compile(r"[。，；：！？,;:!?]")
+_HEADER_NEAR_MARKER = 2  # lines between a header and the page marker of its page
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u3000]+")
 # A space next to a CJK character or CJK punctuation is a layout artefact (``到 2025 年``,
 # ``7 号``); a space between two CJK characters is kept (``中共中央 国务院``).
@@ -46,21 +74,91 @@ _FORMULA_LINES = {"特此通知。", "特此通知"}
 
 def normalize_line(line: str) -> str:
     line = _SPACES_RE.sub(" ", line.replace("\ufeff", "")).strip()
+    line = _CJK_CHAIN_RE.sub(_unspace_letter_spacing, line)
     for pattern in _ARTEFACT_SPACE_RES:
         line = pattern.sub("", line)
     return line
 
 
+def _unspace_letter_spacing(match: re.Match[str]) -> str:
+    chain = match.group(0)
+    return chain.replace(" ", "") if _LETTER_SPACED_RE.search(chain) else chain
+
+
+def is_page_marker(line: str) -> bool:
+    line = line.strip()
+    return any(p.match(line) for p in _PAGE_NUMBER_RES)
+
+
 def is_boilerplate(line: str) -> bool:
-    return any(p.match(line) for p in _BOILERPLATE_RES) or any(
-        p.match(line) for p in _PAGE_NUMBER_RES
+    return any(p.match(line) for p in _BOILERPLATE_RES) or is_page_marker(line)
+
+
+def remove_inline_page_markers(line: str) -> str:
+    return _INLINE_PAGE_MARKER_RE.sub("", line)
+
+
+def header_key(line: str) -> str:
+    """A line compared loosely: width forms, spaces and digits (page numbers, years) ignored."""
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", unicodedata.normalize("NFKC", line)))
+
+
+def _running_header_keys(lines: list[str]) -> set[str]:
+    """Keys of short lines that repeat beside the page markers of several pages.
+
+    In text extracted from a PDF the page markers are the only trace of the pages; a line that
+    stands next to them again and again is the page's header or footer, whatever its words.
+    """
+    markers = [i for i, line in enumerate(lines) if is_page_marker(line)]
+    if len(markers) < _HEADER_MIN_REPEATS:
+        return set()
+    near: Counter[str] = Counter()
+    for i in markers:
+        window = range(
+            max(0, i - _HEADER_NEAR_MARKER), min(len(lines), i + _HEADER_NEAR_MARKER + 1)
+        )
+        near.update(
+            {header_key(lines[j]) for j in window if j != i and not is_page_marker(lines[j])}
+        )
+    return {key for key, n in near.items() if n >= _HEADER_MIN_REPEATS and could_be_header(key)}
+
+
+def could_be_header(key: str) -> bool:
+    """A repeated line that can be a running header: a name, a series or a title (four letters
+    or more, within a line's length), not a sentence, a form field or a heading."""
+    return (
+        len(key) <= _HEADER_MAX_CHARS
+        and bool(_HEADER_WORDS_RE.search(key))
+        and not _SENTENCE_PUNCT_RE.search(key)
+        and L.heading_of(key) is None
     )
+
+
+def _header_pattern(key: str) -> str:
+    """The regex of a header key in raw text: any spaces between its characters, any number
+    where it has ``#``."""
+    parts = [r"\d+" if char == "#" else re.escape(char) for char in key]
+    return r"\s*".join(parts)
+
+
+def remove_headers_at_page_markers(line: str, headers: set[str]) -> str:
+    """Drop a running header that extraction glued to a page marker inside a line
+    (``…财审处、- 3 -XX省生态环境厅法规科…``): the marker shows where the page broke."""
+    if not headers or not _INLINE_PAGE_MARKER_RE.search(line):
+        return line
+    alternatives = "|".join(_header_pattern(key) for key in sorted(headers, key=len, reverse=True))
+    marker = rf"\s*[{_DASH}]\s?\d{{1,3}}\s?[{_DASH}]\s*"
+    glued = re.compile(rf"(?:{alternatives})(?={marker})|(?<=[{_DASH}])\s*(?:{alternatives})")
+    return glued.sub("", line)
 
 
 def clean_paragraphs(raw_lines: list[str]) -> list[str]:
     """The plan's paragraphs, in order: boilerplate dropped, broken lines rejoined."""
     kept = [line for line in (normalize_line(raw) for raw in raw_lines) if line]
-    kept = [line for line in kept if not is_boilerplate(line)]
+    headers = _running_header_keys(kept)
+    kept = [line for line in kept if not is_boilerplate(line) and header_key(line) not in headers]
+    kept = [remove_headers_at_page_markers(line, headers) for line in kept]
+    kept = [line for line in (remove_inline_page_markers(line) for line in kept) if line]
     paragraphs = _rejoin_broken_lines(kept)
     paragraphs = paragraphs[_official_start(paragraphs) :]
     return _drop_footer(paragraphs)

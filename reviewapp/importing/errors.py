@@ -18,6 +18,7 @@ DOCX_CORRUPT = "The .docx file is damaged or truncated and cannot be opened: {de
 PDF_ENCRYPTED = "The PDF is encrypted; remove the password and import it again."
 PDF_CORRUPT = "The PDF is damaged and cannot be read: {detail}"
 PDF_NO_TEXT = "The PDF has no text layer (a scan?); only PDFs with selectable text can be imported."
+PDF_NOT_A_PDF = "The file is named .pdf but is not a PDF: no %PDF- header in its first 1024 bytes."
 PDF_TOO_MANY_PAGES = "The PDF has more than {limit} pages (IMPORT_MAX_PDF_PAGES)."
 ZIP_CORRUPT = "The .zip archive is damaged and cannot be opened: {detail}"
 ZIP_UNSAFE_PATH = (
@@ -30,7 +31,10 @@ ZIP_BOMB = (
 ZIP_ENTRY_LIED = "Archive entry {entry!r} expands beyond its declared size; extraction stopped."
 ZIP_NESTED = "Archive entry {entry!r} is itself an archive; nested archives are not imported."
 ZIP_EMPTY = "The archive contains no importable files."
-NO_CLAUSES = "No clauses were found: the text has no recognisable plan headings or task paragraphs."
+NO_CLAUSES = (
+    "No clauses were found: the text has no sentence to import, only titles, dates or table "
+    "fragments."
+)
 PARSE_TIMEOUT = "Parsing took longer than {seconds} s (IMPORT_PARSE_TIMEOUT) and was stopped."
 PARSE_OUT_OF_MEMORY = "Parsing needed more than the allowed memory and was stopped."
 PARSE_CRASHED = "The parser failed on this file: {detail}"

@@ -7,13 +7,12 @@ is really a zip, or binary garbage named .txt, must be recognised as such.
 from __future__ import annotations
 
 import io
-import itertools
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from reviewapp.importing import errors
+from reviewapp.importing import errors, pdf
 from reviewapp.importing.errors import ImportRejected
 
 FORMAT_TEXT = "txt"
@@ -45,7 +44,7 @@ class ArchiveEntry:
 
 
 def detect_format(name: str, data: bytes) -> str:
-    if data.startswith(b"%PDF-"):
+    if pdf.is_pdf(data):
         return FORMAT_PDF
     suffix = PurePosixPath(name).suffix.lower()
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -59,7 +58,7 @@ def detect_format(name: str, data: bytes) -> str:
         detail = f"the file is named {suffix} but is not a {suffix[1:].upper()} file"
         message = {
             ".docx": errors.DOCX_CORRUPT.format(detail=detail),
-            ".pdf": errors.PDF_CORRUPT.format(detail=detail),
+            ".pdf": errors.PDF_NOT_A_PDF,
             ".zip": errors.ZIP_CORRUPT.format(detail=detail),
         }[suffix]
         raise ImportRejected(message)
@@ -213,106 +212,14 @@ def docx_lines(data: bytes, limits: Limits) -> list[str]:
 # --- pdf --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _PdfLine:
-    text: str
-    page: int
-    x0: float
-    x1: float
-    y0: float
-    height: float
-
-
 def pdf_lines(data: bytes, limits: Limits) -> list[str]:
-    """Paragraphs of a PDF's text layer.
-
-    Extraction gives visual lines; the layout decides which of them belong together. A line
-    continues onto the next one when it reaches the right edge of the text column and the next
-    line is neither indented, nor set apart by a paragraph gap, nor a heading (also across a page
-    break). Footer page numbers are dropped first so they do not end up inside a sentence.
-    """
-    visual = _pdf_visual_lines(data, limits)
-    if not visual:
-        raise ImportRejected(errors.PDF_NO_TEXT)
-    left = min(line.x0 for line in visual)
-    right = max(line.x1 for line in visual)
-    pitch = _typical_pitch(visual)
-    paragraphs: list[str] = []
-    current = ""
-    for line, following in zip(visual, [*visual[1:], None], strict=True):
-        current += line.text
-        if following is None or not _pdf_continues(line, following, left, right, pitch):
-            paragraphs.append(current)
-            current = ""
-    return paragraphs
+    """Paragraphs of a PDF's text layer, read with PDFium (see ``importing/pdf.py``)."""
+    return pdf.pdf_lines(data, limits.max_pdf_pages)
 
 
-def _pdf_continues(
-    line: _PdfLine, following: _PdfLine, left: float, right: float, pitch: float
-) -> bool:
-    from reviewapp.importing.lines import ends_sentence, heading_of
-
-    char = max(line.height, 1.0)
-    # CJK line breaking keeps 》，。 off a line's start, so a full line can stop ~2 chars short.
-    if line.x1 < right - 2.5 * char:
-        return False
-    if following.x0 > left + 1.0 * char:
-        return False  # an indented first line starts a paragraph
-    if following.page == line.page and pitch and (line.y0 - following.y0) > 1.3 * pitch:
-        return False  # a paragraph gap
-    return not (ends_sentence(line.text) and heading_of(following.text) is not None)
-
-
-def _typical_pitch(visual: list[_PdfLine]) -> float:
-    gaps = sorted(
-        round(a.y0 - b.y0, 1)
-        for a, b in itertools.pairwise(visual)
-        if a.page == b.page and a.y0 > b.y0
-    )
-    return gaps[len(gaps) // 4] if gaps else 0.0  # a low quantile: the in-paragraph line pitch
-
-
-def _pdf_visual_lines(data: bytes, limits: Limits) -> list[_PdfLine]:
-    from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LAParams, LTTextContainer, LTTextLine
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfminer.pdfpage import PDFPage
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
-
-    from reviewapp.importing.cleaning import is_boilerplate
-
-    try:
-        pages = list(PDFPage.get_pages(io.BytesIO(data), maxpages=limits.max_pdf_pages + 1))
-        if len(pages) > limits.max_pdf_pages:
-            raise ImportRejected(errors.PDF_TOO_MANY_PAGES.format(limit=limits.max_pdf_pages))
-        visual: list[_PdfLine] = []
-        layout = extract_pages(io.BytesIO(data), laparams=LAParams(), maxpages=len(pages))
-        for page_number, page in enumerate(layout):
-            for element in page:
-                if not isinstance(element, LTTextContainer):
-                    continue
-                for line in element:
-                    if not isinstance(line, LTTextLine):
-                        continue
-                    text = line.get_text().strip()
-                    if text and not is_boilerplate(text):
-                        visual.append(
-                            _PdfLine(text, page_number, line.x0, line.x1, line.y0, line.height)
-                        )
-    except ImportRejected:
-        raise
-    except (PDFPasswordIncorrect, PDFEncryptionError):
-        raise ImportRejected(errors.PDF_ENCRYPTED) from None
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise ImportRejected(errors.PDF_CORRUPT.format(detail=exc or type(exc).__name__)) from None
-    except Exception as exc:
-        if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
-            raise ImportRejected(errors.PDF_ENCRYPTED) from None
-        raise ImportRejected(errors.PDF_CORRUPT.format(detail=exc or type(exc).__name__)) from None
-    # Reading order within a page: top to bottom (pdfminer may list a footer box first).
-    visual.sort(key=lambda line: (line.page, -line.y0, line.x0))
-    return visual
+def _pdf_visual_lines(data: bytes, limits: Limits) -> list[pdf.PdfLine]:
+    """The visual lines before the paragraphs are rebuilt (tests look at how a PDF wraps)."""
+    return pdf.visual_lines(data, limits.max_pdf_pages)
 
 
 # --- zip --------------------------------------------------------------------------------------
