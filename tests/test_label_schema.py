@@ -108,3 +108,24 @@ def test_brackets_in_agency_names_are_unified() -> None:
         clause_text=clause,
     )
     assert labels.lead_agencies == ["未来科学城管委会(生命科学园管委会)"]
+
+
+NOTE_WITH_SHARED_SUFFIX = (
+    "加快推进工业绿色升级。（省经信厅、省发改委，各市、州、县人民政府，自治区交通运输厅〔铁建办〕"
+    "按职责分工负责）"
+)
+
+
+@pytest.mark.parametrize("name", ["各州人民政府", "自治区交通运输厅(铁建办)", "省发改委"])
+def test_an_agency_the_note_gives_is_accepted_although_not_written_as_such(name: str) -> None:
+    # label-schema.md: a place shares the organ name after it, and 〔〕 are unified to ().
+    data = {"kind": "measure", "sector": "industry", "responsible_agencies": [name]}
+    data["lead_agencies"] = [name]
+    labels = labels_validate(data, clause_text=NOTE_WITH_SHARED_SUFFIX)
+    assert labels.responsible_agencies == [name]
+
+
+def test_an_agency_that_neither_the_text_nor_its_note_gives_is_refused() -> None:
+    data = {"kind": "measure", "sector": "industry", "responsible_agencies": ["各乡人民政府"]}
+    with pytest.raises(ValidationError, match="各乡人民政府"):
+        labels_validate(data, clause_text=NOTE_WITH_SHARED_SUFFIX)

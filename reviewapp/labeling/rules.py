@@ -23,8 +23,8 @@ from reviewapp.labels.schema import (
     Kind,
     Sector,
     Target,
+    agency_occurs_in,
     labels_validate,
-    normalize_brackets,
 )
 
 # Units as written after a number: an optional 万/亿 multiplier, then a measure or a classifier.
@@ -185,8 +185,7 @@ def rules_label(clause: ClauseInput) -> tuple[ClauseLabels, dict[str, float]]:
             lead, responsible = note.lead, note.responsible
     # A name the note parser read across a PDF's spacing or a label (``责任单位：市财政局``) is not in
     # the clause as written; dropping it keeps the rest of the labels instead of failing them all.
-    haystack = normalize_brackets(clause.text)
-    responsible = [a for a in responsible if normalize_brackets(a.strip()) in haystack]
+    responsible = [a for a in responsible if agency_occurs_in(a, clause.text)]
     lead = [a for a in lead if a in responsible]
     labels = ClauseLabels.model_construct(
         kind=kind,

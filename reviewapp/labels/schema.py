@@ -129,7 +129,25 @@ def _clause_text(info: ValidationInfo) -> str | None:
 
 
 def normalize_brackets(text: str) -> str:
-    return text.replace("（", "(").replace("）", ")")
+    """Full-width brackets and ``〔〕`` as ``()`` (label-schema.md); one character for one, so
+    offsets into the result are offsets into ``text``."""
+    return text.translate(_BRACKETS)
+
+
+_BRACKETS = str.maketrans({"（": "(", "）": ")", "〔": "(", "〕": ")"})
+
+
+def agency_occurs_in(name: str, clause_text: str) -> bool:
+    """Whether an agency name comes from the clause: written in it (brackets unified), or read
+    from its responsibility note the way label-schema.md reads notes, where a piece that is only
+    a place shares the organ name after it (``各市、州、县人民政府`` gives ``各州人民政府``)."""
+    name = normalize_brackets(name.strip())
+    if name in normalize_brackets(clause_text):
+        return True
+    from reviewapp.importing.responsibility import find_trailing_note
+
+    note = find_trailing_note(clause_text)
+    return note is not None and name in {normalize_brackets(n) for n in note.responsible}
 
 
 def years_in(text: str) -> set[int]:
@@ -270,9 +288,8 @@ class ClauseLabels(BaseModel):
                 raise ValueError(LEAD_NOT_RESPONSIBLE.format(name=name))
         text = _clause_text(info)
         if text is not None:
-            haystack = normalize_brackets(text)
             for name in self.responsible_agencies:
-                if name not in haystack:
+                if not agency_occurs_in(name, text):
                     raise ValueError(AGENCY_NOT_IN_CLAUSE.format(name=name))
         return self
 
