@@ -177,3 +177,14 @@ def test_every_numbering_width_and_style_is_a_heading() -> None:
         "①完善标准",
     ]
     assert len(clauses) == 4
+
+
+def test_a_stated_lead_convention_holds_for_the_notes_after_it() -> None:
+    text = """
+各项任务责任单位中，两省市列首位的为牵头单位。
+一、重点任务
+1.共建绿色低碳产业体系。推动产业协同发展。（上海市经济信息化委、上海市发展改革委；江苏省工业和信息化厅、江苏省发展改革委）
+"""
+    task = _starting(_clauses(text), "1.共建")
+    assert task.lead_agencies == ["上海市经济信息化委", "江苏省工业和信息化厅"]
+    assert len(task.responsible_agencies) == 4

@@ -477,3 +477,17 @@ def matching_opener(body: str) -> int | None:
             if depth == 0:
                 return index
     return None
+
+
+def matching_closer(text: str, opener: int) -> int | None:
+    """The closing bracket of the bracket opened at ``opener`` (brackets of one family)."""
+    depth = 0
+    for index in range(opener, len(text)):
+        char = text[index]
+        if char in OPENERS:
+            depth += 1
+        elif char in CLOSERS:
+            depth -= 1
+            if depth == 0:
+                return index
+    return None

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field, replace
 from reviewapp.importing import lines as L
 from reviewapp.importing.cleaning import is_formula
 from reviewapp.importing.responsibility import (
-    CLOSERS,
     OPENERS,
     find_trailing_note,
+    matching_closer,
     parse_note,
+    states_lead_convention,
 )
 
 KIND_TARGET = "target"
@@ -73,6 +74,8 @@ class _Segmenter:
     table_header_seen: bool = False
     # The last clause was closed by a note line: a time-limit line that follows belongs to it.
     note_line_closed: bool = False
+    # A stated convention (``排在第一为牵头单位,下同``): the first unit of each part leads.
+    first_of_each_part_leads: bool = False
 
     def heading_path(self) -> list[str]:
         return [h.title for h in self.headings if h.title]
@@ -133,6 +136,7 @@ class _Segmenter:
 
     def paragraph(self, start: int, end: int) -> None:
         paragraph = self.text[start:end]
+        self.first_of_each_part_leads |= states_lead_convention(paragraph)
         if self.note_line_closed and L.TIME_LIMIT_LINE_RE.match(paragraph) and not self.pending:
             self.extend_last(end)
             return
@@ -165,7 +169,9 @@ class _Segmenter:
 
     def piece(self, start: int, end: int) -> None:
         """A paragraph, or the part of one that an inner note closes."""
-        note = find_trailing_note(self.text[start:end])
+        note = find_trailing_note(
+            self.text[start:end], first_of_each_part_leads=self.first_of_each_part_leads
+        )
         if note is None:
             self.pending.append(_Span(start, end))
             return
@@ -175,7 +181,9 @@ class _Segmenter:
 
     def note_line(self, start: int, end: int, paragraph: str) -> None:
         """``责任单位:A、B`` on a line of its own closes the paragraphs gathered before it."""
-        parsed = parse_note(_without_time_limit(paragraph))
+        parsed = parse_note(
+            _without_time_limit(paragraph), first_of_each_part_leads=self.first_of_each_part_leads
+        )
         if not self.pending or parsed is None:
             if self.note_line_closed and parsed and L.NOTE_LABEL_LINE_RE.match(paragraph):
                 # A second note line for the clause just closed (e.g. 配合单位:…).
@@ -269,7 +277,7 @@ def _pieces_at_inner_notes(paragraph: str) -> list[tuple[int, int]]:
             continue
         if index > 0 and paragraph[index - 1] not in _NOTE_OPENS_AFTER:
             continue
-        close = _matching_closer(paragraph, index)
+        close = matching_closer(paragraph, index)
         if close is None:
             continue
         end = close + 1
@@ -284,19 +292,6 @@ def _pieces_at_inner_notes(paragraph: str) -> list[tuple[int, int]]:
         begin = end
     pieces.append((begin, len(paragraph)))
     return [(a, b) for a, b in pieces if paragraph[a:b].strip()]
-
-
-def _matching_closer(text: str, opener: int) -> int | None:
-    depth = 0
-    for index in range(opener, len(text)):
-        char = text[index]
-        if char in OPENERS:
-            depth += 1
-        elif char in CLOSERS:
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
 
 
 def _kind_hint(text: str, heading_path: list[str], in_body: bool) -> str:
