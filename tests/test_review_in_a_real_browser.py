@@ -104,8 +104,13 @@ def target_queue() -> Queue:
     )
     assert len(upcoming) == 3, "the seeds have fewer than three target clauses"
     suggestion = Suggestion.objects.get(clause_id=upcoming[2], labeler="rules")
+    # The form's first target row is the one the reviewer fixes: put a target with a number
+    # there (a clause's first target may be a dated commitment with no value).
+    targets = suggestion.labels["targets"]
+    numeric = [t for t in targets if t["value"] is not None]
+    assert numeric, "the third target clause has no target with a value"
+    suggestion.labels["targets"] = numeric[:1] + [t for t in targets if t is not numeric[0]]
     target = suggestion.labels["targets"][0]
-    assert target["value"] is not None, "the third target clause's first target has no value"
     right = target["value"]
     wrong = right * 10
     assert not value_occurs_in(wrong, target["quote"])
