@@ -72,6 +72,8 @@ class Plan(models.Model):
     issuing_body = models.CharField(max_length=200, blank=True)
     document_number = models.CharField(max_length=100, blank=True)
     issue_date = models.DateField(null=True, blank=True, db_index=True)
+    # The year an annual plan is for (``2021年度工作计划``): a time limit with no year falls in it.
+    plan_year = models.PositiveSmallIntegerField(null=True, blank=True)
     source_file_name = models.CharField(max_length=500)
     source_format = models.CharField(max_length=8)
     # Of the original bytes, so that re-importing the same file is recognised as a duplicate.

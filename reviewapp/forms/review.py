@@ -92,7 +92,7 @@ def initial_from_labels(
 
 
 def labels_from_forms(
-    form: LabelsForm, targets: Any, *, clause_text: str
+    form: LabelsForm, targets: Any, *, clause_text: str, plan_year: int | None = None
 ) -> tuple[ClauseLabels | None, list[str]]:
     """Build and validate labels from valid forms. Returns (labels, errors): the schema's
     messages (a quote that is not in the clause…) go back to the reviewer, inline."""
@@ -111,7 +111,7 @@ def labels_from_forms(
         "responsible_agencies": _names(data["responsible_agencies"]),
     }
     try:
-        return labels_validate(payload, clause_text=clause_text), []
+        return labels_validate(payload, clause_text=clause_text, plan_year=plan_year), []
     except ValidationError as exc:
         messages = []
         for error in exc.errors():

@@ -205,10 +205,18 @@ def _starts_anew(line: str) -> bool:
 
 
 def _official_start(paragraphs: list[str]) -> int:
-    """Index of the first line of the official document; what comes before is a web lead-in."""
+    """Index of the first line of the official document; what comes before is a web lead-in.
+
+    A lead-in is running text (a news summary repeating the plan, a web headline). Short lines
+    with no sentence before the title are the title's own first lines (``省生态环境厅2021年度`` over
+    ``推动碳达峰、碳中和工作计划``) and stay.
+    """
     for index, paragraph in enumerate(paragraphs):
         if L.is_title_line(paragraph) or L.is_doc_number_line(paragraph):
-            return index
+            lead_in = paragraphs[:index]
+            if any(L.is_sentence(p) or len(p) > L.STANDALONE_HEADING_MAX for p in lead_in):
+                return index
+            return 0
         if L.heading_of(paragraph) is not None:
             break  # the plan starts with its own headings: nothing to cut
     return 0

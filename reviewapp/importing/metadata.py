@@ -16,6 +16,13 @@ _REGION_RE = re.compile(
 _REGION_STOP_RE = re.compile(r"人民政府|关于|碳达峰|碳中和|实施方案|实施意见|政府")
 
 
+# An annual plan names its year: ``2021 年度``, ``2022年推动碳达峰碳中和工作计划``. Not a range
+# (``2021-2023年度``) and not a horizon (``2030年前碳达峰行动方案``).
+_ANNUAL_YEAR_RE = re.compile(
+    r"(?<![\d\-—–~至到])(20\d\d)\s*年\s*(?:度|[^，,。；;\d]{0,24}?(?:工作计划|工作要点|重点工作|工作安排))"
+)
+
+
 @dataclass(frozen=True)
 class PlanMetadata:
     title: str = ""
@@ -23,6 +30,8 @@ class PlanMetadata:
     issuing_body: str = ""
     document_number: str = ""
     issue_date: dt.date | None = None
+    # The year an annual plan is for: a time limit without a year (``完成期限:6月底``) falls in it.
+    plan_year: int | None = None
 
 
 def extract_metadata(paragraphs: list[str]) -> PlanMetadata:
@@ -33,6 +42,7 @@ def extract_metadata(paragraphs: list[str]) -> PlanMetadata:
         issuing_body=_issuing_body(front),
         document_number=_document_number(front),
         issue_date=_issue_date(front),
+        plan_year=_plan_year(front),
     )
 
 
@@ -109,3 +119,12 @@ def _region(front: list[str], paragraphs: list[str]) -> str:
             if match and len(match.group(1)) > len(best):
                 best = match.group(1)
     return best
+
+
+def _plan_year(front: list[str]) -> int | None:
+    """The year of an annual plan, from its title lines (the front matter before any heading)."""
+    for paragraph in front[:8]:
+        match = _ANNUAL_YEAR_RE.search(paragraph)
+        if match:
+            return int(match.group(1))
+    return None

@@ -25,14 +25,16 @@ class ParsedPlan:
     issue_date: dt.date | None
     cleaned_text: str
     clauses: list[ParsedClause] = field(default_factory=list)
+    plan_year: int | None = None
 
-    def metadata(self) -> dict[str, str | None]:
+    def metadata(self) -> dict[str, str | int | None]:
         return {
             "title": self.title,
             "region": self.region,
             "issuing_body": self.issuing_body,
             "document_number": self.document_number,
             "issue_date": self.issue_date.isoformat() if self.issue_date else None,
+            "plan_year": self.plan_year,
             "source_name": self.source_name,
             "sha256": self.sha256,
         }
@@ -67,6 +69,7 @@ def parse_plan(name: str, data: bytes, limits: formats.Limits) -> ParsedPlan:
         issuing_body=meta.issuing_body,
         document_number=meta.document_number,
         issue_date=meta.issue_date,
+        plan_year=meta.plan_year,
         cleaned_text=cleaned_text,
         clauses=clauses,
     )

@@ -20,6 +20,7 @@ class ClauseInput:
     lead_agencies: list[str] = field(default_factory=list)
     responsible_agencies: list[str] = field(default_factory=list)
     kind_hint: str = ""
+    plan_year: int | None = None  # an annual plan's year (label-schema.md: time limits)
 
 
 @dataclass

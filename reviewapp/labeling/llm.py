@@ -266,7 +266,11 @@ class LLMLabeler:
         client = self._instructor_client()
         estimated = (len(self.prompt.system) + len(clause.text)) // 2 + 400
         recorder = _AttemptRecorder(self.limiter, estimated)
-        context = {"clause_text": clause.text, "heading_path": " / ".join(clause.heading_path)}
+        context = {
+            "clause_text": clause.text,
+            "heading_path": " / ".join(clause.heading_path),
+            "plan_year": clause.plan_year,
+        }
         token = _current_recorder.set(recorder)
         try:
             labels, completion = client.chat.completions.create_with_completion(

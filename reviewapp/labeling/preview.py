@@ -12,13 +12,14 @@ from reviewapp.importing.segmentation import ParsedClause
 from reviewapp.labeling.base import ClauseInput, Labeler
 
 
-def clause_input_of(clause: ParsedClause) -> ClauseInput:
+def clause_input_of(clause: ParsedClause, plan_year: int | None = None) -> ClauseInput:
     return ClauseInput(
         clause.text,
         clause.heading_path,
         clause.lead_agencies,
         clause.responsible_agencies,
         clause.kind_hint,
+        plan_year,
     )
 
 
@@ -39,16 +40,21 @@ def clause_preview(
         "kind_hint": clause.kind_hint,
     }
     if labeler is not None:
-        line["suggestion"] = suggestion_preview(labeler, clause)
+        year = plan.get("plan_year")
+        line["suggestion"] = suggestion_preview(
+            labeler, clause, plan_year=year if isinstance(year, int) else None
+        )
     return line
 
 
-def suggestion_preview(labeler: Labeler, clause: ParsedClause) -> dict[str, Any]:
+def suggestion_preview(
+    labeler: Labeler, clause: ParsedClause, *, plan_year: int | None = None
+) -> dict[str, Any]:
     """The labeler's suggestion for a parsed clause, as the preview shows it."""
     from reviewapp.labeling.llm import TransientLLMError
 
     try:
-        result = labeler.label(clause_input_of(clause))
+        result = labeler.label(clause_input_of(clause, plan_year))
     except TransientLLMError as exc:
         return {"labeler": labeler.name, "error": str(exc)}
     return {

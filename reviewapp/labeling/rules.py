@@ -102,6 +102,7 @@ _NOT_AMOUNT_AFTER_RE = re.compile(
     r"(?:工作日|月|小时|季度|星期|周|范围|方面|举措|措施|部分|章|节|款|条意见|要点|维度|板块|/)"
 )
 _NOT_AMOUNT_BEFORE_RE = re.compile(r"(?:半径|以下|如下|共计?|包括|第)$")
+_MONTH_OR_QUARTER_RE = re.compile(r"\d{1,2}\s*月|[一二三四1-4]\s*季度|年底|年末|上半年|下半年")
 # A time limit in a responsibility note: 完成期限：2021年四季度 / 完成时限:2022年2月底前.
 _TIME_LIMIT_RE = re.compile(
     r"完成(?:时限|期限|时间)\s*[:：]\s*([^，,。；;）)\]】\n]*?)\s*(?=[，,。；;）)\]】\n]|$)"
@@ -155,7 +156,9 @@ class RuleLabeler:
     def label(self, clause: ClauseInput) -> LabelResult:
         labels, confidence = rules_label(clause)
         try:
-            validated = labels_validate(labels.model_dump(mode="json"), clause_text=clause.text)
+            validated = labels_validate(
+                labels.model_dump(mode="json"), clause_text=clause.text, plan_year=clause.plan_year
+            )
         except ValidationError as exc:  # a rule bug, not the clause's fault: keep it visible
             return LabelResult(
                 None, confidence, error=str(exc), raw_output=labels.model_dump_json()
@@ -169,7 +172,10 @@ def rules_label(clause: ClauseInput) -> tuple[ClauseLabels, dict[str, float]]:
     )
     goal_section = any("目标" in h for h in clause.heading_path[-2:])
     targets = extract_targets(
-        clause.text, dated_commitments=not principle, goal_section=goal_section
+        clause.text,
+        dated_commitments=not principle,
+        goal_section=goal_section,
+        plan_year=clause.plan_year,
     )
     sector, secondary, sector_confidence = classify_sector(clause.heading_path, clause.text)
     if targets:
@@ -211,15 +217,20 @@ def rules_label(clause: ClauseInput) -> tuple[ClauseLabels, dict[str, float]]:
 
 
 def extract_targets(
-    text: str, *, dated_commitments: bool = True, goal_section: bool = False
+    text: str,
+    *,
+    dated_commitments: bool = True,
+    goal_section: bool = False,
+    plan_year: int | None = None,
 ) -> list[Target]:
     """Every commitment with a value or a deadline, in text order. In a goal section
-    (主要目标, 目标要求) every amount the text dates, even from an earlier sentence, is a goal."""
+    (主要目标, 目标要求) every amount the text dates, even from an earlier sentence, is a goal.
+    ``plan_year``, an annual plan's year, dates a time limit that names only a month."""
     note = find_trailing_note(text)
     body_end = note.start if note else len(text)
     blocked = [_Span(m.start(), m.end()) for m in _TITLE_RE.finditer(text)]
     blocked += _note_spans(text)
-    time_limits = _time_limits(text, body_end)
+    time_limits = _time_limits(text, body_end, plan_year)
     # A number with no date of its own takes the task's time limit (gold d02: 完成期限 dates the
     # whole sub-task, 13个设区市 included).
     fallback_deadline = time_limits[0][1].deadline_year if time_limits else None
@@ -298,15 +309,20 @@ def _note_spans(text: str) -> list[_Span]:
     return spans
 
 
-def _time_limits(text: str, body_end: int) -> list[tuple[int, Target]]:
+def _time_limits(text: str, body_end: int, plan_year: int | None) -> list[tuple[int, Target]]:
     """A note's time limit with a year (``完成期限：2021年四季度``) is a dated target quoting the
-    phrase. One without a year (``完成期限：12月底``, ``持续推进``) gives none: the year would be a
-    guess, and a deadline year must be named in the clause."""
+    phrase. One with only a month or a quarter (``完成期限：12月底``) falls in the year of its
+    annual plan, where the plan has one; otherwise, and for ``持续推进``, it gives none: the year
+    would be a guess."""
     found = []
     task = _task_phrase(text, body_end)
     for match in _TIME_LIMIT_RE.finditer(text):
         year = re.search(r"(20\d\d)\s*年", match.group(1))
-        if not year:
+        if year:
+            deadline = int(year.group(1))
+        elif plan_year and _MONTH_OR_QUARTER_RE.search(match.group(1)):
+            deadline = plan_year
+        else:
             continue
         quote = text[match.start() : match.end(1)]
         found.append(
@@ -315,7 +331,7 @@ def _time_limits(text: str, body_end: int) -> list[tuple[int, Target]]:
                 Target(
                     indicator=task or quote,
                     value=None,
-                    deadline_year=int(year.group(1)),
+                    deadline_year=deadline,
                     quote=quote,
                 ),
             )

@@ -128,6 +128,13 @@ def _clause_text(info: ValidationInfo) -> str | None:
     return text if isinstance(text, str) else None
 
 
+def _plan_year(info: ValidationInfo) -> int | None:
+    """The year of an annual plan the clause belongs to (``2021年度工作计划``): a deadline that
+    follows from the plan although the clause writes only a month (``完成期限:6月底``)."""
+    year = (info.context or {}).get("plan_year")
+    return year if isinstance(year, int) else None
+
+
 def normalize_brackets(text: str) -> str:
     """Full-width brackets and ``〔〕`` as ``()`` (label-schema.md); one character for one, so
     offsets into the result are offsets into ``text``."""
@@ -229,8 +236,11 @@ class Target(BaseModel):
         if self.quote not in text:
             raise ValueError(QUOTE_NOT_IN_CLAUSE.format(quote=self.quote))
         named = years_in(text)
+        plan_year = _plan_year(info)
         for field in ("baseline_year", "deadline_year", "start_year"):
             year = getattr(self, field)
+            if field == "deadline_year" and year is not None and year == plan_year:
+                continue
             if year is not None and year not in named:
                 raise ValueError(YEAR_NOT_IN_CLAUSE.format(field=field, year=year))
         return self
@@ -294,9 +304,12 @@ class ClauseLabels(BaseModel):
         return self
 
 
-def labels_validate(data: dict[str, Any] | str, *, clause_text: str) -> ClauseLabels:
-    """Validate labels against a clause (raises pydantic.ValidationError)."""
-    context = {"clause_text": clause_text}
+def labels_validate(
+    data: dict[str, Any] | str, *, clause_text: str, plan_year: int | None = None
+) -> ClauseLabels:
+    """Validate labels against a clause (raises pydantic.ValidationError); ``plan_year`` is the
+    year of the clause's annual plan, where it has one."""
+    context: dict[str, Any] = {"clause_text": clause_text, "plan_year": plan_year}
     if isinstance(data, str):
         return ClauseLabels.model_validate_json(data, context=context)
     return ClauseLabels.model_validate(data, context=context)

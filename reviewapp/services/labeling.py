@@ -131,6 +131,7 @@ def clause_input(clause: Clause) -> ClauseInput:
         lead_agencies=list(clause.lead_agencies),
         responsible_agencies=list(clause.responsible_agencies),
         kind_hint=clause.kind_hint,
+        plan_year=clause.plan.plan_year,
     )
 
 
@@ -417,7 +418,7 @@ def _jobs_to_label(job_ids: list[int], outcome: BatchOutcome) -> list[LabelingJo
         return []
     jobs = list(
         LabelingJob.objects.filter(id__in=job_ids)
-        .select_related("clause")
+        .select_related("clause__plan")
         .only(
             "id",
             "clause_id",
@@ -429,6 +430,7 @@ def _jobs_to_label(job_ids: list[int], outcome: BatchOutcome) -> list[LabelingJo
             "clause__lead_agencies",
             "clause__responsible_agencies",
             "clause__kind_hint",
+            "clause__plan__plan_year",
         )
         .order_by("id")
     )
@@ -758,7 +760,9 @@ def _from_cache_many(jobs: list[LabelingJob], cache_keys: dict[int, str]) -> dic
         if entry is None:
             continue
         try:
-            labels = labels_validate(entry[0], clause_text=job.clause.text)
+            labels = labels_validate(
+                entry[0], clause_text=job.clause.text, plan_year=job.clause.plan.plan_year
+            )
         except ValidationError:
             continue
         results[job.id] = LabelResult(labels=labels, raw_output=entry[1], cached=True)

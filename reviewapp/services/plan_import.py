@@ -225,6 +225,7 @@ def plan_create(*, parsed: ParsedPlan, source_name: str, batch: ImportBatch | No
         issuing_body=parsed.issuing_body[:200],
         document_number=parsed.document_number[:100],
         issue_date=parsed.issue_date,
+        plan_year=parsed.plan_year,
         source_file_name=source_name[:500],
         source_format=parsed.source_format,
         sha256=parsed.sha256,

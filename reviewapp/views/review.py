@@ -172,7 +172,9 @@ def _decide(
         targets = TargetFormSet(request.POST, prefix="targets")
         if not (form.is_valid() and targets.is_valid()):
             return None, [_("Check the highlighted fields.")]
-        labels, errors = labels_from_forms(form, targets, clause_text=clause.text)
+        labels, errors = labels_from_forms(
+            form, targets, clause_text=clause.text, plan_year=item.plan.plan_year
+        )
         if errors:
             return None, errors
     if adjudicating:
