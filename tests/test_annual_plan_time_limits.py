@@ -41,6 +41,7 @@ TASK = "组织编制江苏省“十四五”应对气候变化专项规划。（
         (["上海市2022年碳达峰碳中和及节能减排重点工作安排"], 2022),
         (["关于2021-2023年度推动碳达峰、碳中和工作滚动实施方案"], None),  # a range
         (["北京市2030年前碳达峰行动方案"], None),  # a horizon, not the plan's year
+        (["2030年前碳达峰重点工作"], None),
     ],
 )
 def test_it_reads_the_year_an_annual_plan_is_for_from_its_title_lines(

@@ -221,3 +221,18 @@ def test_pdf_running_headers_are_found_from_the_pages_themselves() -> None:
     assert pdf.running_headers(lines) == {HEADER}
     kept = pdf.drop_page_furniture(lines)
     assert not any(HEADER in line.text or "- " in line.text for line in kept)
+
+
+def test_the_end_of_a_note_that_pages_break_alike_is_not_a_running_header() -> None:
+    # Four pages end inside a note the same way; the fifth note ends far from any page break.
+    raw: list[str] = ["一、重点任务"]
+    for page in range(1, 5):
+        raw += [
+            f"（{page}）推进第{page}项工作。",
+            "(责任单位：市发改委、",
+            "市工信局)",
+            f"- {page} -",
+        ]
+    raw += ["（5）推进第5项工作。(责任单位：市发改委、市工信局)"]
+    text = "\n".join(clean_paragraphs(raw))
+    assert text.count("市工信局") == 5

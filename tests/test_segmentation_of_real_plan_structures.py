@@ -188,3 +188,52 @@ def test_a_stated_lead_convention_holds_for_the_notes_after_it() -> None:
     task = _starting(_clauses(text), "1.共建")
     assert task.lead_agencies == ["上海市经济信息化委", "江苏省工业和信息化厅"]
     assert len(task.responsible_agencies) == 4
+
+
+def test_an_article_with_items_and_no_note_is_one_clause_headed_by_the_article() -> None:
+    text = """
+第二章 职责
+第三条 市政府应当：
+（一）建立碳达峰工作协调机制；
+（二）加强目标责任考核。
+第四条 【扶持】按以下规定给予扶持：
+（一）对绿色工厂给予一次性补贴100万元。（责任单位：区工业和信息化局）
+（二）对能效领跑者给予一次性补贴30万元。（责任单位：区发展改革局）
+"""
+    clauses = _clauses(text)
+    article = _starting(clauses, "第三条")
+    assert article.text.endswith("（二）加强目标责任考核。")
+    assert article.heading_path == ["第二章 职责", "第三条"]
+    # Items that end with their own notes are clauses; the introduction stands before them.
+    intro = _starting(clauses, "第四条")
+    assert intro.text.endswith("给予扶持：")
+    assert intro.heading_path == ["第二章 职责", "第四条 【扶持】"]
+    assert _starting(clauses, "（一）对绿色工厂").lead_agencies == ["区工业和信息化局"]
+
+
+def test_note_lines_one_after_another_all_give_agencies() -> None:
+    from reviewapp.labeling.preview import clause_input_of
+    from reviewapp.labeling.rules import rules_label
+
+    text = """
+一、重点任务
+（一）推进公共机构节能。
+责任单位：市、区机管局
+配合单位：市财政局
+"""
+    clause = _clauses(text)[0]
+    labels, _ = rules_label(clause_input_of(clause))
+    assert labels.responsible_agencies == ["市机管局", "区机管局", "市财政局"]
+    assert labels.lead_agencies == ["市机管局"]
+
+
+def test_the_note_lines_that_end_a_document_are_not_dropped_as_a_web_footer() -> None:
+    text = """
+一、重点任务
+（一）推进A工作。
+完成时限：2022年12月底前
+责任单位：市发改委
+"""
+    clause = _clauses(text)[0]
+    assert clause.text.endswith("责任单位：市发改委")
+    assert clause.lead_agencies == ["市发改委"]

@@ -125,13 +125,28 @@ def _running_header_keys(lines: list[str]) -> set[str]:
 
 def could_be_header(key: str) -> bool:
     """A repeated line that can be a running header: a name, a series or a title (four letters
-    or more, within a line's length), not a sentence, a form field or a heading."""
+    or more, within a line's length), not a sentence, a form field, a heading, or the end of a
+    bracketed note that pages happen to break alike (``市工信局)``): a header's brackets balance."""
     return (
         len(key) <= _HEADER_MAX_CHARS
         and bool(_HEADER_WORDS_RE.search(key))
         and not _SENTENCE_PUNCT_RE.search(key)
         and L.heading_of(key) is None
+        and _brackets_balance(key)
+        and not L.is_note_line(key)
     )
+
+
+def _brackets_balance(text: str) -> bool:
+    depth = 0
+    for char in text:
+        if char in L.OPENING_BRACKETS:
+            depth += 1
+        elif char in L.CLOSING_BRACKETS:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def _header_pattern(key: str) -> str:
@@ -176,6 +191,8 @@ def _rejoin_broken_lines(lines: list[str]) -> list[str]:
 
 def _continues(previous: str, line: str) -> bool:
     """Whether ``line`` is the rest of a sentence that a page or line break cut off."""
+    if L.is_note_line(line) and not L.has_open_bracket(previous):
+        return False  # 责任单位:… then 配合单位:… or 完成时限:…: one field a line, outside a note
     return not (L.ends_sentence(previous) or _is_complete(previous) or _starts_anew(line))
 
 
@@ -232,6 +249,7 @@ def _drop_footer(paragraphs: list[str]) -> list[str]:
             or L.ends_sentence(last)
             or L.is_table_row(last)
             or L.heading_of(last) is not None
+            or L.is_note_line(last)  # the last task's 责任单位:… / 完成时限:…
         ):
             break
         end -= 1

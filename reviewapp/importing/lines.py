@@ -149,6 +149,11 @@ def ends_sentence(line: str) -> bool:
     return stripped[-1] in TERMINAL_PUNCT or stripped[-1] in CLOSING_BRACKETS
 
 
+def has_open_bracket(line: str) -> bool:
+    """``…(责任部门:气候处,``: a note that a line or page break cut goes on in the next line."""
+    return _open_brackets(line) > 0
+
+
 def _open_brackets(line: str) -> int:
     depth = 0
     for char in line:

@@ -479,15 +479,13 @@ def matching_opener(body: str) -> int | None:
     return None
 
 
-def matching_closer(text: str, opener: int) -> int | None:
-    """The closing bracket of the bracket opened at ``opener`` (brackets of one family)."""
-    depth = 0
-    for index in range(opener, len(text)):
-        char = text[index]
+def bracket_pairs(text: str) -> dict[int, int]:
+    """Every opening bracket's closing bracket (one family of brackets), in one pass."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for index, char in enumerate(text):
         if char in OPENERS:
-            depth += 1
-        elif char in CLOSERS:
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
+            stack.append(index)
+        elif char in CLOSERS and stack:
+            pairs[stack.pop()] = index
+    return pairs

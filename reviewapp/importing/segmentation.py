@@ -27,8 +27,8 @@ from reviewapp.importing import lines as L
 from reviewapp.importing.cleaning import is_formula
 from reviewapp.importing.responsibility import (
     OPENERS,
+    bracket_pairs,
     find_trailing_note,
-    matching_closer,
     parse_note,
     states_lead_convention,
 )
@@ -76,6 +76,8 @@ class _Segmenter:
     note_line_closed: bool = False
     # A stated convention (``排在第一为牵头单位,下同``): the first unit of each part leads.
     first_of_each_part_leads: bool = False
+    # Inside an article, the first ``intro`` gathered paragraphs introduce its list (``…应当:``).
+    intro: int = 0
 
     def heading_path(self) -> list[str]:
         return [h.title for h in self.headings if h.title]
@@ -98,18 +100,60 @@ class _Segmenter:
             return False
         if any(not h.title and h.level < heading.level for h in self.headings):
             return True  # a part of the list item being gathered
+        in_article = self._in_article() and heading.level > L.LEVEL_ARTICLE
         last = self.text[self.pending[-1].start : self.pending[-1].end].rstrip()
         if last.endswith(("：", ":")):
-            return False
+            if not in_article:
+                return False
+            # An article is one clause with its items, unless its items end with notes of
+            # their own: then the introduction is a clause before them (see close()).
+            self.intro = len(self.pending)
+            return True
+        if in_article:
+            return True
         return not heading.title and not any(
             h.level >= heading.level and h.title for h in self.headings
         )
 
+    def _article_path(self) -> list[str]:
+        """Headed by the article, not by whichever of its items came last."""
+        return [h.title for h in self.headings if h.title and h.level <= L.LEVEL_ARTICLE]
+
+    def _in_article(self) -> bool:
+        return any(h.level == L.LEVEL_ARTICLE for h in self.headings)
+
     def flush(self) -> None:
-        """Paragraphs that no note closed: each is a clause of its own."""
-        for span in self.pending:
-            self.emit(span.start, span.end)
+        """Paragraphs that no note closed: each is a clause of its own, except in an article,
+        which is one clause with its items."""
+        if self.pending and self._in_article():
+            self.emit(self.pending[0].start, self.pending[-1].end, path=self._article_path())
+        else:
+            for span in self.pending:
+                self.emit(span.start, span.end)
         self.pending = []
+        self.intro = 0
+
+    def close(
+        self,
+        start: int,
+        end: int,
+        note: str,
+        lead: list[str],
+        responsible: list[str],
+        *,
+        in_paragraph: bool,
+    ) -> None:
+        """A note closes the paragraphs gathered before it: from ``start`` (the note's own
+        paragraph, when the note ends one: ``in_paragraph``) back to the first gathered one."""
+        spans, self.pending = self.pending, []
+        # A note that ends an item leaves the article's introduction a clause of its own; a note
+        # line right after the introduction is the introduction's own.
+        last_intro = len(spans) if in_paragraph else len(spans) - 1
+        if 0 < self.intro <= last_intro:
+            self.emit(spans[0].start, spans[self.intro - 1].end, path=self._article_path())
+            spans = spans[self.intro :]
+        self.intro = 0
+        self.emit(spans[0].start if spans else start, end, note, lead, responsible)
 
     def emit(
         self,
@@ -118,12 +162,13 @@ class _Segmenter:
         note: str = "",
         lead: list[str] | None = None,
         responsible: list[str] | None = None,
+        path: list[str] | None = None,
     ) -> None:
         text = self.text[start:end]
         self.clauses.append(
             ParsedClause(
                 ordinal=len(self.clauses) + 1,
-                heading_path=self.heading_path(),
+                heading_path=self.heading_path() if path is None else path,
                 text=text,
                 start=start,
                 end=end,
@@ -175,9 +220,7 @@ class _Segmenter:
         if note is None:
             self.pending.append(_Span(start, end))
             return
-        first = self.pending[0].start if self.pending else start
-        self.pending = []
-        self.emit(first, end, note.raw, note.lead, note.responsible)
+        self.close(start, end, note.raw, note.lead, note.responsible, in_paragraph=True)
 
     def note_line(self, start: int, end: int, paragraph: str) -> None:
         """``责任单位:A、B`` on a line of its own closes the paragraphs gathered before it."""
@@ -192,9 +235,7 @@ class _Segmenter:
                 self.pending.append(_Span(start, end))
             return
         lead, responsible = parsed
-        first = self.pending[0].start
-        self.pending = []
-        self.emit(first, end, paragraph, lead, responsible)
+        self.close(start, end, paragraph, lead, responsible, in_paragraph=False)
         self.note_line_closed = True
 
     def extend_last(self, end: int, parsed: tuple[list[str], list[str]] | None = None) -> None:
@@ -272,12 +313,13 @@ def _pieces_at_inner_notes(paragraph: str) -> list[tuple[int, int]]:
     """
     pieces: list[tuple[int, int]] = []
     begin = 0
+    pairs = bracket_pairs(paragraph)  # once: a scan per bracket would be quadratic
     for index, char in enumerate(paragraph):
         if char not in OPENERS or index < begin:
             continue
         if index > 0 and paragraph[index - 1] not in _NOTE_OPENS_AFTER:
             continue
-        close = matching_closer(paragraph, index)
+        close = pairs.get(index)
         if close is None:
             continue
         end = close + 1

@@ -493,6 +493,12 @@ def _numeric_targets(
     ]
 
 
+# A value that ends right before a ``、``; looked for in a short window only, because a search
+# over the whole sentence at every ``、`` made long enumerations quadratic.
+_VALUE_BEFORE_RE = re.compile(rf"{_NUMBER}\s*(?:{_UNIT_RE})?(?:及?以上|以下|左右)?$")
+_VALUE_WINDOW = 40
+
+
 def _segment_start(text: str, floor: int, position: int) -> int:
     """Start of the phrase a value belongs to: after the last comma. A ``、`` right after an
     earlier value ends the phrase too (``下降5%、碳排放下降7%``) unless another value follows it
@@ -505,9 +511,7 @@ def _segment_start(text: str, floor: int, position: int) -> int:
         if (
             char == "、"
             and not text[index : index + 1].isdigit()
-            and re.search(
-                rf"{_NUMBER}\s*(?:{_UNIT_RE})?(?:及?以上|以下|左右)?$", text[floor : index - 1]
-            )
+            and _VALUE_BEFORE_RE.search(text, max(floor, index - 1 - _VALUE_WINDOW), index - 1)
         ):
             break
         index -= 1

@@ -153,8 +153,13 @@ def agency_occurs_in(name: str, clause_text: str) -> bool:
         return True
     from reviewapp.importing.responsibility import find_trailing_note
 
-    note = find_trailing_note(clause_text)
-    return note is not None and name in {normalize_brackets(n) for n in note.responsible}
+    # The note that ends the clause, and notes written as lines of their own (责任单位:… then
+    # 配合单位:…), each ending its line.
+    for part in (clause_text, *clause_text.split("\n")):
+        note = find_trailing_note(part)
+        if note is not None and name in {normalize_brackets(n) for n in note.responsible}:
+            return True
+    return False
 
 
 def years_in(text: str) -> set[int]:
