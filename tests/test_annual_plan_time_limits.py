@@ -116,3 +116,35 @@ def test_labeling_an_imported_annual_plan_stores_its_dated_time_limits() -> None
     call_command("label", "--all", "--labeler", "rules", "--no-progress")
     suggestion = Suggestion.objects.get(clause__text__startswith="（一）推动制订")
     assert suggestion.labels["deadlines"] == [2021]
+
+
+@pytest.mark.django_db
+def test_a_reviewer_saves_the_plans_year_on_the_review_screen(client) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    from reviewapp.models import Clause, Review
+    from tests.factories import reviewer_user
+    from tests.review_fixtures import claim_for, suggest
+
+    plans_import(files=[("plan.txt", WORK_PLAN.encode())])
+    clause = Clause.objects.get(text__startswith="（一）推动制订")
+    suggest(clause)
+    user = reviewer_user()
+    client.force_login(user)
+    item = claim_for(user, clause.id)
+    page = client.get(reverse("review", args=[clause.id]))
+    row = page.context["targets"].initial[0]
+    assert row["deadline_year"] == 2021
+    data = {
+        "action": "save",
+        "version": item.version,
+        "started_at": page.context["form"].initial["started_at"],
+        "kind": "target",
+        "sector": "governance",  # a fix, so the form is validated and stored
+        "targets-TOTAL_FORMS": 1,
+        "targets-INITIAL_FORMS": 1,
+        **{f"targets-0-{k}": v for k, v in row.items() if v is not None},
+    }
+    response = client.post(reverse("review", args=[clause.id]), data)
+    assert response.status_code == 302, response.content.decode()[:1500]
+    assert Review.objects.get().labels_after["deadlines"] == [2021]
