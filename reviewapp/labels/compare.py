@@ -1,4 +1,4 @@
-"""Comparing two label sets field by field: labeler agreement now, the accuracy measure later."""
+"""Comparing two label sets field by field: labeler agreement, double review and the accuracy measure."""
 
 from __future__ import annotations
 
