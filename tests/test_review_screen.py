@@ -55,7 +55,8 @@ def test_the_review_screen_shows_the_clause_with_highlights_and_a_prefilled_form
     assert '<mark class="hl-agency">区城市管理委</mark>' in html
     assert page.context["form"].initial["kind"] == "target"
     assert page.context["targets"].initial[0]["value"] == 10
-    assert "(二)加强宣传教育" not in html or "开展多种形式" in html  # the next clause as context
+    assert '<div class="context"' in html
+    assert "开展多种形式的宣传活动" in html  # the next clause, shown as context
 
 
 def test_accept_keeps_the_suggestion_and_loads_the_next_clause(client: Client, queued) -> None:  # type: ignore[no-untyped-def]
@@ -80,12 +81,15 @@ def test_accept_keeps_the_suggestion_and_loads_the_next_clause(client: Client, q
 
 def test_save_with_a_fixed_value_stores_the_fix(client: Client, queued) -> None:  # type: ignore[no-untyped-def]
     item, page = _open(client)
-    response = _post(client, item, page, "save", **{"targets-0-value": "10", "sector": "buildings"})
+    assert page.context["targets"].initial[0]["comparator"] == ">="
+    changes = {"targets-0-comparator": "~", "sector": "buildings"}
+    response = _post(client, item, page, "save", **changes)
     assert response.status_code == 302, response.content.decode()[:2000]
     review = Review.objects.get()
     assert review.decision == "fixed"
     assert review.labels_after["sector"] == "buildings"
     assert review.labels_before["sector"] != "buildings"
+    assert review.labels_after["targets"][0]["comparator"] == "~"
 
 
 def test_saving_without_a_change_counts_as_accepting_the_suggestion(client: Client, queued) -> None:  # type: ignore[no-untyped-def]
