@@ -30,7 +30,6 @@ import argparse
 import importlib.util
 import json
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -40,16 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Run as a script, this file's folder (bench/) is first on sys.path; _common adds the root.
+from _common import ROOT, ru_maxrss_mb
 
-from reviewapp.importing.errors import ImportRejected  # noqa: E402
-from reviewapp.importing.formats import Limits  # noqa: E402
-from reviewapp.importing.parsing import parse_plan  # noqa: E402
-from reviewapp.importing.responsibility import CLOSERS, matching_opener  # noqa: E402
-from reviewapp.labeling.preview import clause_preview  # noqa: E402
-from reviewapp.labeling.rules import RuleLabeler  # noqa: E402
+from reviewapp.importing.errors import ImportRejected
+from reviewapp.importing.formats import Limits
+from reviewapp.importing.parsing import parse_plan
+from reviewapp.importing.responsibility import CLOSERS, matching_opener
+from reviewapp.labeling.preview import clause_preview
+from reviewapp.labeling.rules import RuleLabeler
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "pdfs"
 DEFAULT_GOLD = ROOT.parent / "shared" / "corpus" / "gold"
@@ -302,7 +300,7 @@ def _report_corpus(results: list[FileResult], show: int) -> list[str]:
     pages = sum(r.pages for r in pdfs)
     cpu = sum(r.parse_cpu for r in pdfs)
     label_cpu = sum(r.label_cpu for r in pdfs)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = ru_maxrss_mb()
     if pages:
         per_page = 1000 * cpu / pages
         print(

@@ -7,7 +7,8 @@ Run from the project root (PostgreSQL must be running)::
 What it does
 ------------
 1. Creates a throw-away PostgreSQL database ``export_bench_<pid>`` (through the maintenance
-   database of ``--pg-url``, default ``DATABASE_URL`` when it is PostgreSQL; dropped at the end
+   database of ``--pg-url``, default the ``postgres`` database of the server in ``DATABASE_URL``
+   when it is PostgreSQL, else of 127.0.0.1:5432; dropped at the end
    unless ``--keep-db``) and migrates it.
 2. Generates the data with COPY (timed on its own, not part of the measurement):
 
@@ -24,7 +25,7 @@ What it does
      review). Every clause is reviewed, so every clause is exported.
 
    Then ``VACUUM (ANALYZE)`` (what autovacuum would do after a bulk load).
-3. Measures, each in a fresh child process (``python -c``: ``django.setup()``, then
+3. Measures, each in a fresh child process (``bench/_export_child.py``: ``django.setup()``, then
    ``export_dataset(fmt=..., out_dir=..., filters=...)``), so the peak RSS is the export's own:
 
    - a baseline child that only does ``django.setup()`` (and opens the DB connection);
@@ -55,13 +56,11 @@ the PostgreSQL parallel workers that the export's own queries may start.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import pstats
 import random
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -74,29 +73,39 @@ from pathlib import Path
 from typing import Any
 
 # Run as a script, this file's folder (bench/) is first on sys.path.
+from _common import (
+    BENCH_DIR,
+    CORES,
+    ROOT,
+    BenchError,
+    bench_env,
+    default_pg_url,
+    migrate,
+    pg_server,
+    postgres_database,
+    ru_maxrss_mb,
+    run_main,
+    vacuum_analyze,
+)
 from generate_clauses import (
     CLAUSE_COLUMNS,
     CLAUSES_PER_PLAN,
-    DEFAULT_PG_URL,
     ITEM_COLUMNS,
     PLAN_COLUMNS,
     REVIEW_COLUMNS,
-    ROOT,
     SUGGESTION_COLUMNS,
-    BenchError,
     SeedTemplate,
     clause_rows,
     copy_tables,
-    create_database,
     create_reviewers,
-    database_url,
-    drop_database,
+    lengths_summary,
     numbered,
+    other_sector,
     plan_rows,
     plan_sizes,
     rules_suggestion_rows,
     seed_templates,
-    vacuum_analyze,
+    table_sizes,
 )
 
 RANDOM_SEED = 20240612
@@ -107,25 +116,8 @@ TARGET_SECONDS = 10.0
 TARGET_PEAK_MB = 300.0
 FLAT_RATIO, FLAT_SLACK_MB = 1.5, 16.0
 RSS_SAMPLES = 10  # current RSS sampled every 1/RSS_SAMPLES of the rows
-CORES = os.cpu_count() or 1
-
-
-# --- database --------------------------------------------------------------------------------
-
-
-def default_pg_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres://", "postgresql://")) else DEFAULT_PG_URL
-
-
-def django_env(db_url: str) -> dict[str, str]:
-    """The environment of this process and of the export children: DEBUG off, a random key."""
-    return {
-        "DATABASE_URL": db_url,
-        "DEBUG": "0",  # no query logging
-        "SECRET_KEY": "export-bench-" + secrets.token_hex(24),
-        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
-    }
+CHILD = BENCH_DIR / "_export_child.py"
+TABLES = ("plan", "clause", "suggestion", "reviewitem", "review")
 
 
 # --- template clauses from the seeds ---------------------------------------------------------
@@ -139,15 +131,9 @@ class Template(SeedTemplate):
 def _fixed_labels(labels: dict[str, Any], text: str) -> str:
     """What a reviewer's fix looks like: another primary sector, and the last target dropped
     when there are several. Validated against the clause."""
-    from reviewapp.labels.schema import Sector, labels_validate
+    from reviewapp.labels.schema import labels_validate
 
-    sectors = list(Sector)
-    other = sectors[(sectors.index(Sector(labels["sector"])) + 3) % len(sectors)]
-    fixed = {
-        **labels,
-        "sector": other.value,
-        "secondary_sectors": [s for s in labels["secondary_sectors"] if s != other.value],
-    }
+    fixed = other_sector(labels)
     if len(fixed["targets"]) > 1:
         fixed["targets"] = fixed["targets"][:-1]
     return labels_validate(fixed, clause_text=text).model_dump_json()
@@ -248,7 +234,6 @@ def check_generated(rng: random.Random, sample: int = 40) -> None:
 
 
 def data_summary() -> list[str]:
-    from django.db import connection
     from django.db.models import Avg, Count
     from django.db.models.functions import Length
 
@@ -264,141 +249,11 @@ def data_summary() -> list[str]:
         f"  clauses whose suggestion has targets (kind=target): {with_targets:,}",
         f"  mean clause length: {avg:.0f} characters",
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c "
-            "WHERE relname IN ('reviewapp_plan', 'reviewapp_clause', 'reviewapp_suggestion', "
-            "'reviewapp_reviewitem', 'reviewapp_review') ORDER BY relname"
-        )
-        lines.append(
-            "  table sizes: " + ", ".join(f"{name} {size}" for name, size in cursor.fetchall())
-        )
+    lines.append(table_sizes([f"reviewapp_{m}" for m in TABLES]))
     return lines
 
 
 # --- measuring in a fresh child process ------------------------------------------------------
-
-# The child: django.setup(), then (unless baseline) one export_dataset call. Prints one JSON line.
-CHILD = r"""
-import json, os, resource, sys, time
-started = time.perf_counter()
-args = json.loads(sys.argv[1])
-sys.path.insert(0, args["root"])
-
-
-def status_mb(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def rss_mb():
-    return status_mb("VmRSS")
-
-
-def peak_mb():
-    # VmHWM: the peak RSS of this process's own memory since exec. ru_maxrss is not used: Linux
-    # carries the parent's peak RSS over into the child's ru_maxrss at exec (vfork), so it
-    # would be floored at the benchmark process's size.
-    return status_mb("VmHWM")
-
-
-def maxrss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-TICK = 1 / os.sysconf("SC_CLK_TCK")
-
-
-def proc_cpu(pid):
-    # User + system CPU seconds of a process, from /proc (the PostgreSQL backend's too).
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) * TICK
-
-
-def host_cpu():
-    # (busy, total) CPU seconds of the whole host, summed over cores.
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:9]]
-    return (sum(values) - values[3] - values[4]) * TICK, sum(values) * TICK
-
-
-import django
-
-django.setup()
-from django.db import connection
-
-connection.ensure_connection()
-result = {"setup_seconds": time.perf_counter() - started, "setup_peak_mb": peak_mb()}
-if args["mode"] == "export":
-    from pathlib import Path
-
-    from reviewapp.services.export import ExportFilters, export_dataset
-
-    every = max(1, args["expected"] // args["samples"])
-    samples = []
-    count = 0
-
-    def on_row():
-        global count
-        count += 1
-        if count % every == 0:
-            samples.append(round(rss_mb(), 1))
-
-    call = lambda: export_dataset(
-        fmt=args["fmt"],
-        out_dir=Path(args["out"]),
-        filters=ExportFilters(plan_ids=tuple(args["plan_ids"])),
-        on_row=on_row,
-    )
-    backend = connection.connection.info.backend_pid
-    pg0, own0, (busy0, total0) = proc_cpu(backend), proc_cpu("self"), host_cpu()
-    cpu, t0 = time.process_time(), time.perf_counter()
-    if args.get("profile"):
-        import cProfile
-
-        profiler = cProfile.Profile()
-        path, summary = profiler.runcall(call)
-        profiler.dump_stats(args["profile"])
-    else:
-        path, summary = call()
-    seconds = time.perf_counter() - t0
-    cpu = time.process_time() - cpu
-    pg_cpu = proc_cpu(backend) - pg0
-    busy1, total1 = host_cpu()
-    own = proc_cpu("self") - own0 + pg_cpu
-    other_cores = (busy1 - busy0 - own) / (total1 - total0) * os.cpu_count() if total1 > total0 else 0
-    result.update(
-        seconds=seconds,
-        cpu_seconds=cpu,
-        pg_cpu_seconds=pg_cpu,
-        other_cores=max(0.0, other_cores),
-        rows=summary.rows,
-        path=str(path),
-        bytes=path.stat().st_size,
-        rss_samples=samples,
-    )
-result["peak_mb"] = peak_mb()
-result["ru_maxrss_mb"] = maxrss_mb()
-result["end_rss_mb"] = rss_mb()
-if args["mode"] == "export":  # rows in the written file, counted after the peak is taken
-    if args["fmt"] == "parquet":
-        import pyarrow.parquet as pq
-
-        result["file_rows"] = pq.read_metadata(path).num_rows
-    else:
-        with path.open("rb") as handle:
-            result["file_rows"] = sum(1 for _ in handle)
-        with path.open(encoding="utf-8") as handle:
-            result["first_row"] = json.loads(handle.readline())
-print(json.dumps(result, ensure_ascii=False))
-"""
 
 
 @dataclass
@@ -432,7 +287,6 @@ def run_child(
     profile: Path | None = None,
 ) -> Run:
     args = {
-        "root": str(ROOT),
         "mode": mode,
         "fmt": fmt,
         "out": str(out or ""),
@@ -443,7 +297,7 @@ def run_child(
     }
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(args)],
+        [sys.executable, str(CHILD), json.dumps(args)],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -516,12 +370,6 @@ class _Lines:
         self.lines += done
 
 
-def own_peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -539,48 +387,34 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--clauses must be >= {4 * CLAUSES_PER_PLAN} and --runs >= 1")
 
     name = f"export_bench_{os.getpid()}"
-    create_database(args.pg_url, name)
-    print(f"database: {name} (PostgreSQL, {args.pg_url.rsplit('@', 1)[-1].split('/')[0]})")
-    out_root = Path(tempfile.mkdtemp(prefix="export_bench_"))
-    try:
-        return run(args, database_url(args.pg_url, name), out_root)
-    finally:
-        shutil.rmtree(out_root, ignore_errors=True)
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if args.keep_db:
-            print(f"kept database {name}")
-        else:
-            drop_database(args.pg_url, name)
+    with postgres_database(args.pg_url, name, keep=args.keep_db) as db_url:
+        print(f"database: {name} (PostgreSQL, {pg_server(args.pg_url)})")
+        out_root = Path(tempfile.mkdtemp(prefix="export_bench_"))
+        try:
+            return run(args, db_url, out_root)
+        finally:
+            shutil.rmtree(out_root, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, db_url: str, out_root: Path) -> int:
-    env = django_env(db_url)
+    env = bench_env(db_url, "export-bench")
     os.environ.update(env)
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     from reviewapp.models import Plan, ReviewItem
     from reviewapp.services.export import CHUNK, ExportFilters, exported_items
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrate: {time.perf_counter() - started:.1f} s")
+    migrate()
 
     print(f"\n== Generating {args.clauses:,} reviewed clauses (not part of the measurement)")
     rng = random.Random(RANDOM_SEED)
     started = time.perf_counter()
     templates = build_templates()
-    lengths = sorted(len(t.text) for t in templates)
     with_targets = sum(1 for t in templates if t.labels["targets"])
     print(
         f"  {len(templates)} template clauses from the seeds, rule-labeled ({with_targets} with "
-        f"targets): {lengths[0]}-{lengths[-1]} characters (median {lengths[len(lengths) // 2]}), "
-        f"{time.perf_counter() - started:.1f} s"
+        f"targets): {lengths_summary(templates)}, {time.perf_counter() - started:.1f} s"
     )
     started_copy = time.perf_counter()
     counts = generate(clauses=args.clauses, templates=templates, rng=rng)
@@ -605,7 +439,7 @@ def run(args: argparse.Namespace, db_url: str, out_root: Path) -> int:
     connections.close_all()  # the children have the database to themselves
 
     print(
-        f"\n== Measuring: each export in a fresh child process (python -c: django.setup(), "
+        f"\n== Measuring: each export in a fresh child process (_export_child.py: django.setup(), "
         f"export_dataset()), {args.runs} run(s) each"
     )
     print(
@@ -624,7 +458,7 @@ def run(args: argparse.Namespace, db_url: str, out_root: Path) -> int:
     )
     print(
         f"  (not ru_maxrss: the children's read {baselines[0].ru_maxrss_mb:.1f} MB, this "
-        f"process's own peak ({own_peak_mb():.1f} MB), because Linux carries the parent's peak "
+        f"process's own peak ({ru_maxrss_mb():.1f} MB), because Linux carries the parent's peak "
         "RSS into a vfork-ed child's ru_maxrss at exec)"
     )
 
@@ -725,8 +559,4 @@ def run(args: argparse.Namespace, db_url: str, out_root: Path) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark could not run: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_main(main)

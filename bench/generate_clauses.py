@@ -2,13 +2,15 @@
 
 Shared by ``export_bench.py`` and ``review_latency.py``, which each add their own suggestions,
 review items and reviews on top. Imported by them as a plain module: a script run as
-``python bench/<name>.py`` has ``bench/`` first on ``sys.path``.
+``python bench/<name>.py`` has ``bench/`` first on ``sys.path``. The throw-away database they
+load it into, and ``BenchError``, are ``_common``'s.
 
-- A throw-away database: ``create_database``, ``database_url``, ``drop_database``.
 - ``seed_templates``: seed clauses of 300-600 characters, each labeled once by the rule labeler.
 - ``plan_sizes``, ``plan_rows``, ``clause_rows``, ``rules_suggestion_rows``: the rows of plans
   whose clauses are the given templates, ``create_reviewers``: the reviewer users.
 - ``copy_tables``: COPY of generated rows in one transaction, then the id sequences reset.
+- ``other_sector``, ``lengths_summary``, ``table_sizes``: a disagreeing variant of labels, and
+  the lines the benchmarks print about what they generated.
 
 Nothing here draws a random number: which template each clause is, and everything else left to
 chance, is drawn by the benchmark from its own ``random.Random``, so each one generates what it
@@ -21,20 +23,13 @@ import datetime as dt
 import hashlib
 import json
 import math
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # the reviewapp package, for the imports inside the functions
-    sys.path.insert(0, str(ROOT))
+from _common import SEEDS_DIR, BenchError
 
-SEEDS_DIR = ROOT / "seeds"
-DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 CLAUSES_PER_PLAN = 200
 REVIEWERS = 50
 MIN_CHARS, MAX_CHARS = 300, 600
@@ -68,42 +63,6 @@ REVIEW_COLUMNS = (
 ).split()
 
 T = TypeVar("T")
-
-
-class BenchError(Exception):
-    """The benchmark could not run: exit 2."""
-
-
-# --- database --------------------------------------------------------------------------------
-
-
-def database_url(pg_url: str, name: str) -> str:
-    parts = urlsplit(pg_url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def create_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise BenchError(f"cannot create {name} through {maintenance_url}: {exc}") from exc
-
-
-def drop_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def vacuum_analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE)")
 
 
 # --- template clauses from the seeds ---------------------------------------------------------
@@ -334,3 +293,38 @@ def copy_tables(
         for sql in connection.ops.sequence_reset_sql(no_style(), reset):
             django_cursor.execute(sql)
     return counts
+
+
+# --- what the benchmarks vary and print ------------------------------------------------------
+
+
+def other_sector(labels: dict[str, Any]) -> dict[str, Any]:
+    """The labels with another primary sector (three further in ``Sector``), dropped from the
+    secondary sectors: a reviewer's fix, or an LLM that disagrees."""
+    from reviewapp.labels.schema import Sector
+
+    sectors = list(Sector)
+    other = sectors[(sectors.index(Sector(labels["sector"])) + 3) % len(sectors)]
+    return {
+        **labels,
+        "sector": other.value,
+        "secondary_sectors": [s for s in labels["secondary_sectors"] if s != other.value],
+    }
+
+
+def lengths_summary(templates: Sequence[SeedTemplate]) -> str:
+    lengths = sorted(len(t.text) for t in templates)
+    return f"{lengths[0]}-{lengths[-1]} characters (median {lengths[len(lengths) // 2]})"
+
+
+def table_sizes(tables: Sequence[str]) -> str:
+    """The printed line of the tables' total sizes (indexes and TOAST included)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "WHERE relname = ANY(%s) ORDER BY relname",
+            [list(tables)],
+        )
+        return "  table sizes: " + ", ".join(f"{name} {size}" for name, size in cursor.fetchall())

@@ -29,7 +29,6 @@ import hashlib
 import os
 import random
 import re
-import resource
 import shutil
 import statistics
 import sys
@@ -46,11 +45,9 @@ if TYPE_CHECKING:
 
     from reviewapp.services.plan_import import FileOutcome
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Run as a script, this file's folder (bench/) is first on sys.path.
+from _common import SEEDS_DIR, django_test_database, ru_maxrss_mb
 
-SEEDS_DIR = ROOT / "seeds"
 RANDOM_SEED = 20240528
 SEEDS_TARGET_SECONDS = 1.0
 PLANS_TARGET_SECONDS_PER_1000 = 60.0
@@ -361,46 +358,13 @@ def generate_plans(
 def setup_django(processes: int | None, tmpdir: Path) -> tuple[str, Callable[[], None]]:
     """Configure and set up Django on a throw-away database. Returns its description and the
     function that drops it."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "reviewapp.settings"
     if not os.environ.get("SECRET_KEY") and "DEBUG" not in os.environ:
         # DEBUG off, as in production: with DEBUG on Django logs every query, and on SQLite it
         # re-quotes every parameter for the log, which alone costs ~10% of the import's time.
         os.environ["SECRET_KEY"] = "import-bench-throwaway-key-" + os.urandom(16).hex()
     if processes is not None:
         os.environ["IMPORT_PARSE_PROCESSES"] = str(processes)
-    user_url = os.environ.get("DATABASE_URL", "").strip()
-    if not user_url:
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmpdir / 'bench.sqlite3'}"
-
-    import django
-
-    django.setup()
-
-    from django.core.management import call_command
-    from django.db import connections
-
-    connection = connections["default"]
-    if not user_url:
-        call_command("migrate", verbosity=0, interactive=False)
-        return f"SQLite, temporary file {connection.settings_dict['NAME']}", connection.close
-
-    # The user's database: never touched. A test database is created beside it and dropped.
-    from django.test.utils import setup_databases, teardown_databases
-
-    test_settings = connection.settings_dict.setdefault("TEST", {})
-    if connection.vendor == "sqlite":
-        test_settings["NAME"] = str(tmpdir / "bench.sqlite3")
-    else:
-        test_settings["NAME"] = f"test_import_bench_{os.getpid()}"
-    old_config = setup_databases(
-        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
-    )
-    description = f"{connection.vendor}, throw-away database {connection.settings_dict['NAME']}"
-
-    def teardown() -> None:
-        teardown_databases(old_config, verbosity=0)
-
-    return description, teardown
+    return django_test_database(tmpdir, f"test_import_bench_{os.getpid()}")
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -545,7 +509,7 @@ def run_benchmark(args: argparse.Namespace, database: str) -> int:
 
         profiler = cProfile.Profile()
     plans_run = timed_import(generated, args.batch_size, profiler)
-    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss_mib = ru_maxrss_mb()
 
     per_plan = [o.clause_count for o in plans_run.outcomes if o.outcome == "imported"]
     plans_in_db = Plan.objects.count()

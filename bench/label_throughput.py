@@ -68,7 +68,6 @@ import itertools
 import json
 import math
 import os
-import secrets
 import selectors
 import shutil
 import signal
@@ -84,11 +83,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "bench"
-for _path in (str(ROOT), str(BENCH_DIR)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+# Run as a script, this file's folder (bench/) is first on sys.path.
+from _common import (
+    ROOT,
+    SEEDS_DIR,
+    BenchError,
+    bench_env,
+    default_pg_url,
+    host_cpu_seconds,
+    postgres_database,
+    proc_table,
+    run_main,
+)
 
 LATENCY_MS = 200
 SERVER_CONCURRENCY = 32
@@ -101,18 +107,7 @@ FAULT_SEED = 1
 WARMUP_TASKS_PER_SLOT = 1  # each pool process labels a batch before the timed run
 MODEL = "fake-rules"
 TIMINGS_ENV = "LABEL_BENCH_TIMINGS_DIR"
-DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
-
-
-def default_pg_url() -> str:
-    """The ``postgres`` database of the server in ``DATABASE_URL`` when that is PostgreSQL."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    url = urlsplit(os.environ.get("DATABASE_URL", ""))
-    if url.scheme in ("postgres", "postgresql", "pgsql") and url.netloc:
-        return urlunsplit(("postgresql", url.netloc, "/postgres", "", ""))
-    return DEFAULT_PG_URL
 
 
 def default_redis_url() -> str:
@@ -123,10 +118,6 @@ def default_redis_url() -> str:
     if url.scheme in ("redis", "rediss") and url.netloc:
         return urlunsplit((url.scheme, url.netloc, "", "", ""))
     return DEFAULT_REDIS_URL
-
-
-class BenchError(Exception):
-    """The benchmark could not run (a service is missing, a process died): exit 2."""
 
 
 # --- worker mode: this file runs the Celery worker, with timing hooks ------------------------
@@ -384,37 +375,8 @@ def start_workers(
 
 # --- CPU accounting (/proc) --------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POSTGRES = "PostgreSQL"
 WORKERS = "celery workers"
-
-
-def _proc_table() -> dict[int, tuple[int, str, float]]:
-    """pid -> (ppid, comm, CPU seconds used so far) for every process."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2 :].split()
-        table[int(entry)] = (
-            int(fields[1]),
-            comm,
-            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
-        )
-    return table
-
-
-def _machine_cpu() -> tuple[float, float]:
-    """(busy CPU s, total CPU s) of the whole machine since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    total = sum(values[:8])
-    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
 def _foreign_backends() -> set[int]:
@@ -449,7 +411,7 @@ class CpuTracker:
 
     def start(self) -> None:
         self.first, self.last, self.group = {}, {}, {}
-        self.machine_start = _machine_cpu()
+        self.machine_start = host_cpu_seconds()
         self._sample(initial=True)
 
     def sample(self, every: float = 1.0) -> None:
@@ -458,7 +420,7 @@ class CpuTracker:
 
     def finish(self) -> dict[str, float]:
         self._sample(initial=False)
-        self.machine_end = _machine_cpu()
+        self.machine_end = host_cpu_seconds()
         totals = dict.fromkeys([*self.roots, POSTGRES], 0.0)
         for pid, name in self.group.items():
             totals[name] += self.last[pid] - self.first[pid]
@@ -468,7 +430,7 @@ class CpuTracker:
 
     def _sample(self, *, initial: bool) -> None:
         self.sampled = time.monotonic()
-        table = _proc_table()
+        table = proc_table()
         foreign = _foreign_backends()
         children: dict[int, list[int]] = defaultdict(list)
         for pid, (ppid, _comm, _cpu) in table.items():
@@ -497,20 +459,6 @@ class CpuTracker:
 # --- database and broker -----------------------------------------------------------------------
 
 
-def create_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def check_services(pg_url: str, redis_url: str) -> None:
     import psycopg
     import redis
@@ -519,12 +467,14 @@ def check_services(pg_url: str, redis_url: str) -> None:
         psycopg.connect(pg_url, connect_timeout=5).close()
     except psycopg.Error as exc:
         raise BenchError(
-            f"PostgreSQL is not reachable at {pg_url} (--pg-url): {exc}".strip()
+            f"PostgreSQL is not reachable at {pg_url} (--pg-url, or DATABASE_URL): {exc}".strip()
         ) from exc
     try:
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except redis.exceptions.RedisError as exc:
-        raise BenchError(f"Redis is not reachable at {redis_url} (--redis-url): {exc}") from exc
+        raise BenchError(
+            f"Redis is not reachable at {redis_url} (--redis-url, or REDIS_URL): {exc}"
+        ) from exc
 
 
 def pick_redis_db(redis_url: str, wanted: int | None) -> int:
@@ -565,7 +515,7 @@ def import_clauses(wanted: int) -> tuple[list[int], int, int]:
     from reviewapp.models import Clause, Plan
     from reviewapp.services.plan_import import plans_import
 
-    seed_paths = sorted((ROOT / "seeds").glob("*.txt"))
+    seed_paths = sorted(SEEDS_DIR.glob("*.txt"))
     seed_files = [(p.name, p.read_bytes()) for p in seed_paths]
     taken = {hashlib.sha256(data).hexdigest() for _, data in seed_files}
     try:
@@ -865,9 +815,6 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             with no_interrupts():
                 stack.close()
-    except BenchError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("Interrupted; cleaned up.", file=sys.stderr)
         return 130
@@ -896,21 +843,7 @@ def run_benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     # The database: created here, dropped at the end (after every process using it is gone:
     # the ExitStack runs callbacks last-in first-out).
     db_name = f"label_bench_{os.getpid()}"
-    base = args.pg_url.rsplit("/", 1)[0]
-    database_url = f"{base}/{db_name}"
-    create_database(args.pg_url, db_name)
-    if args.keep_db:
-        stack.callback(lambda: print(f"Kept: database {database_url}", file=sys.stderr))
-    else:
-
-        def drop() -> None:
-            with contextlib.suppress(Exception):  # Django may never have been set up
-                from django.db import connections
-
-                connections.close_all()
-            drop_database(args.pg_url, db_name)
-
-        stack.callback(drop)
+    database_url = stack.enter_context(postgres_database(args.pg_url, db_name, keep=args.keep_db))
 
     redis_db = pick_redis_db(args.redis_url, args.redis_db)
     redis_url = f"{args.redis_url}/{redis_db}"
@@ -920,16 +853,12 @@ def run_benchmark(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
 
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
-        "DATABASE_URL": database_url,
+        **bench_env(database_url, "label-bench"),  # DEBUG off, as in production
         "REDIS_URL": redis_url,
         "LLM_MODEL": MODEL,
         "LLM_API_KEY": "fake",
         "LABEL_BATCH_SIZE": str(args.batch_size),
         "LLM_CONCURRENCY": str(args.llm_concurrency),
-        # DEBUG off, as in production (with DEBUG on Django keeps every query in memory).
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or "label-bench-" + secrets.token_hex(16),
         TIMINGS_ENV: str(tmpdir),
         "PYTHONUNBUFFERED": "1",
     }
@@ -1132,4 +1061,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_worker":
         worker_main(sys.argv[2:])
     else:
-        sys.exit(main())
+        run_main(main)

@@ -8,7 +8,9 @@ Run from the project root (PostgreSQL must be running)::
 What it does
 ------------
 1. Creates a throw-away PostgreSQL database ``review_bench_<pid>`` (through the maintenance
-   database of ``--pg-url``; dropped at the end unless ``--keep-db``) and migrates it.
+   database of ``--pg-url``, default the ``postgres`` database of the server in ``DATABASE_URL``
+   when it is PostgreSQL, else of 127.0.0.1:5432; dropped at the end unless ``--keep-db``) and
+   migrates it.
 2. Generates the data (timed on its own, not part of the measurement), with COPY:
 
    - Template clauses from the five seeds (``seeds/*.txt``, parsed by the importer's own
@@ -70,40 +72,47 @@ import json
 import os
 import random
 import re
-import secrets
 import statistics
-import sys
 import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 # Run as a script, this file's folder (bench/) is first on sys.path.
+from _common import (
+    BenchError,
+    OtherLoad,
+    backend_pid,
+    bench_env,
+    default_pg_url,
+    migrate,
+    pg_server,
+    postgres_database,
+    process_cpu_seconds,
+    run_main,
+    vacuum_analyze,
+)
 from generate_clauses import (
     CLAUSE_COLUMNS,
-    DEFAULT_PG_URL,
     ITEM_COLUMNS,
     PLAN_COLUMNS,
     REVIEW_COLUMNS,
     SUGGESTION_COLUMNS,
-    BenchError,
     SeedTemplate,
     clause_rows,
     copy_tables,
-    create_database,
     create_reviewers,
-    database_url,
-    drop_database,
+    lengths_summary,
     numbered,
+    other_sector,
     plan_rows,
     plan_sizes,
     rules_suggestion_rows,
     seed_templates,
-    vacuum_analyze,
+    table_sizes,
 )
 
 RANDOM_SEED = 20240611
@@ -116,6 +125,7 @@ SAMPLE_ROUNDS = 10  # rounds run under CaptureQueriesContext (after the timed on
 REFRESH_CHECK_SAMPLE = 40
 LLM_MODEL = "bench-llm"
 LLM_PROMPT = "label-clause-v1"
+TABLES = ("plan", "clause", "suggestion", "reviewitem")
 
 QUEUE, FILTERED, CLAIM, REVIEW = "queue", "queue filtered", "claim-next", "review page"
 ENDPOINTS = (QUEUE, FILTERED, CLAIM, REVIEW)
@@ -144,11 +154,8 @@ _REVIEW_URL_RE = re.compile(r"^/review/(\d+)/")
 
 
 def configure_django(db_url: str) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["DEBUG"] = "0"  # no query logging, production templates and settings
-    os.environ["SECRET_KEY"] = "review-bench-" + secrets.token_hex(24)
+    os.environ.update(bench_env(db_url, "review-bench"))
     os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "reviewapp.settings"
     # WhiteNoise warns that collectstatic has not run; static files play no part here.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     import django
@@ -168,19 +175,12 @@ class Template(SeedTemplate):
 
 def build_templates() -> list[Template]:
     from reviewapp.labels.compare import fields_agree
-    from reviewapp.labels.schema import ClauseLabels, Sector, labels_validate
+    from reviewapp.labels.schema import ClauseLabels, labels_validate
 
-    sectors = list(Sector)
     templates: list[Template] = []
     for seed in seed_templates():
         labels = seed.labels
-        other = sectors[(sectors.index(Sector(labels["sector"])) + 3) % len(sectors)]
-        llm = {
-            **labels,
-            "sector": other.value,
-            "secondary_sectors": [s for s in labels["secondary_sectors"] if s != other.value],
-        }
-        llm_validated = labels_validate(llm, clause_text=seed.text)
+        llm_validated = labels_validate(other_sector(labels), clause_text=seed.text)
         templates.append(
             Template(
                 **vars(seed),
@@ -380,7 +380,6 @@ def fill_review_counts() -> None:
 
 
 def data_summary() -> list[str]:
-    from django.db import connection
     from django.db.models import Avg, Count
     from django.db.models.functions import Length
 
@@ -405,45 +404,11 @@ def data_summary() -> list[str]:
     )
     avg = Clause.objects.aggregate(a=Avg(Length("text")))["a"] or 0
     lines.append(f"  mean clause length: {avg:.0f} characters")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c "
-            "WHERE relname IN ('reviewapp_plan', 'reviewapp_clause', 'reviewapp_suggestion', "
-            "'reviewapp_reviewitem') ORDER BY relname"
-        )
-        lines.append(
-            "  table sizes: " + ", ".join(f"{name} {size}" for name, size in cursor.fetchall())
-        )
+    lines.append(table_sizes([f"reviewapp_{m}" for m in TABLES]))
     return lines
 
 
 # --- measuring --------------------------------------------------------------------------------
-
-
-_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_ms(pid: int | str) -> float:
-    """User + system CPU of a process (all its threads), from /proc, in ms (10 ms ticks)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) * _TICK_MS
-
-
-def host_busy_ms() -> tuple[float, float]:
-    """(busy, total) CPU time of the whole host since boot, in ms, summed over cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values[:8]) - idle) * _TICK_MS, sum(values[:8]) * _TICK_MS
-
-
-def backend_pid() -> int:
-    from django.db import connection
-
-    connection.ensure_connection()
-    return connection.connection.info.backend_pid
 
 
 @dataclass
@@ -481,14 +446,14 @@ class Reviewer:
         self, method: str, path: str, data: dict[str, str] | None = None
     ) -> tuple[Any, Sample]:
         pid = backend_pid()
-        pg_before = process_cpu_ms(pid)
+        pg_before = process_cpu_seconds(pid)
         started = time.perf_counter()
         if method == "GET":
             response = self.client.get(path)
         else:
             response = self.client.post(path, data or {})
         total = time.perf_counter() - started
-        pg_cpu = process_cpu_ms(pid) - pg_before
+        pg_cpu = (process_cpu_seconds(pid) - pg_before) * 1000
         return response, Sample(self._server * 1000, total * 1000, self._cpu * 1000, pg_cpu)
 
 
@@ -569,21 +534,12 @@ def measure(reviewers: list[Reviewer], rounds: int, plan_ids: list[int]) -> Timi
         if label:
             timings.by_filter[label].append(sample.server)
 
-    own = [os.getpid(), backend_pid()]
-    busy, total = host_busy_ms()
-    own_cpu = sum(process_cpu_ms(pid) for pid in own)
+    load = OtherLoad([os.getpid(), backend_pid()])
     for i in range(rounds):
         timings.claimed.append(
             reviewer_round(reviewers[i % len(reviewers)], i, plan_ids, rng, record)
         )
-    busy_after, total_after = host_busy_ms()
-    own_after = sum(process_cpu_ms(pid) for pid in own)
-    cores = os.cpu_count() or 1
-    timings.other_cores = (
-        (busy_after - busy - (own_after - own_cpu)) / (total_after - total) * cores
-        if total_after > total
-        else 0.0
-    )
+    timings.other_cores = load.cores()
     return timings
 
 
@@ -666,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clauses", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=1000, help="timed requests per endpoint")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="maintenance database URL")
+    parser.add_argument("--pg-url", default=default_pg_url(), help="maintenance database URL")
     parser.add_argument(
         "--explain", action="store_true", help="EXPLAIN ANALYZE each endpoint's slowest statement"
     )
@@ -678,42 +634,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--clauses too small: every round claims a clause ({needed} rounds)")
 
     name = f"review_bench_{os.getpid()}"
-    create_database(args.pg_url, name)
-    print(f"database: {name} (PostgreSQL, {args.pg_url.rsplit('@', 1)[-1]})")
-    try:
-        return run(args, database_url(args.pg_url, name))
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if args.keep_db:
-            print(f"kept database {name}")
-        else:
-            drop_database(args.pg_url, name)
+    with postgres_database(args.pg_url, name, keep=args.keep_db) as db_url:
+        print(f"database: {name} (PostgreSQL, {pg_server(args.pg_url)})")
+        return run(args, db_url)
 
 
 def run(args: argparse.Namespace, db_url: str) -> int:
     configure_django(db_url)
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.db import connection
 
     from reviewapp.models import Plan
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrate: {time.perf_counter() - started:.1f} s")
+    migrate()
 
     print(f"\n== Generating {args.clauses:,} clauses (not part of the measurement)")
     rng = random.Random(RANDOM_SEED)
     started = time.perf_counter()
     templates = build_templates()
-    lengths = sorted(len(t.text) for t in templates)
     print(
         f"  {len(templates)} template clauses from the seeds, rule-labeled: "
-        f"{lengths[0]}-{lengths[-1]} characters (median {lengths[len(lengths) // 2]}), "
-        f"{time.perf_counter() - started:.1f} s"
+        f"{lengths_summary(templates)}, {time.perf_counter() - started:.1f} s"
     )
     started_copy = time.perf_counter()
     counts, _reviewer_ids = generate(clauses=args.clauses, templates=templates, rng=rng)
@@ -870,8 +811,4 @@ def _shape(sql: str) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark could not run: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_main(main)
