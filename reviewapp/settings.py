@@ -185,6 +185,9 @@ if (
     raise ImproperlyConfigured(
         "Need LABEL_TASK_SOFT_TIME_LIMIT < LABEL_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT."
     )
+# Where the labeling service sends batches of jobs: Celery's side, kept in ``workers/`` so that
+# the service imports neither Celery nor the tasks.
+LABELING_TASK_QUEUE = "workers.tasks.labeling_queue"
 CELERY_BEAT_SCHEDULE = {
     "labeling-reconcile": {"task": "labeling.reconcile", "schedule": LABEL_RECONCILE_EVERY_SECONDS}
 }

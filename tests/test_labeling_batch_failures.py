@@ -23,7 +23,8 @@ from reviewapp.models import (
     Suggestion,
 )
 from reviewapp.services import labeling
-from reviewapp.services.labeling import jobs_retry_or_fail, jobs_run
+from reviewapp.services.labeling import BatchRunner, claims, jobs_retry_or_fail, jobs_run, store
+from reviewapp.services.labeling.batch import wait_first
 from reviewapp.services.plan_import import plans_import
 from tests.concurrency import run_at_once
 from tests.llm_fixtures import llm_job
@@ -96,18 +97,18 @@ def test_a_time_limit_keeps_the_answers_already_in_and_the_retry_labels_the_rest
     settings.LLM_CONCURRENCY = 2
     fake_llm.fake.update(latency_ms=100)
     jobs = [llm_job(clause) for clause in clauses[:12]]
-    real_wait = labeling.wait
     calls = {"n": 0}
 
-    def wait(futures, return_when):  # type: ignore[no-untyped-def]
+    def wait(futures):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if calls["n"] == 5:  # the first run only
+        if calls["n"] == 5:  # the first run only: where Celery raises its soft time limit
             time.sleep(0.15)  # some answers come back meanwhile
             raise SoftTimeLimitExceeded()
-        return real_wait(futures, return_when=return_when)
+        return wait_first(futures)
 
-    monkeypatch.setattr(labeling, "wait", wait)
+    monkeypatch.setattr(label_jobs, "runner", BatchRunner(wait=wait))
     label_jobs.apply(args=[[job.id for job in jobs]])
+    assert calls["n"] > 5  # the limit struck the first run, and the retry ran with this runner
     assert set(LabelingJob.objects.values_list("state", flat=True)) == {"done"}
     assert Suggestion.objects.count() == 12
     # Answers that were in when the limit struck were stored by the first run, not asked again.
@@ -149,26 +150,26 @@ def test_two_labelers_storing_the_same_clauses_at_once_still_get_their_agreement
         ]
         for name in ("rules", "llm")
     }
-    refresh = labeling.review_items_refresh
+    refresh = store.review_items_refresh
 
     def refresh_then_linger(**kwargs):  # type: ignore[no-untyped-def]
         refresh(**kwargs)
         time.sleep(0.3)  # both batches are inside their transaction now
 
-    monkeypatch.setattr(labeling, "review_items_refresh", refresh_then_linger)
+    monkeypatch.setattr(store, "review_items_refresh", refresh_then_linger)
 
-    def store(index: int) -> None:
+    def store_answers(index: int) -> None:
         name = ("rules", "llm")[index]
         answers = [(job, rules.label(labeling.clause_input(job.clause))) for job in jobs[name]]
-        labeling._results_store(answers, {}, labeling.BatchOutcome())
+        store.results_store(answers, {})
 
-    run_at_once(store, threads=2)
+    run_at_once(store_answers, threads=2)
     assert ClauseAgreement.objects.count() == 20
     assert ReviewItem.objects.count() == ReviewCount.objects.get(status="open").n == 20
 
 
 def test_claims_work_on_a_sqlite_without_update_returning(clauses, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(labeling, "_update_returning", lambda: False)  # SQLite before 3.35
+    monkeypatch.setattr(claims, "update_returning", lambda: False)  # SQLite before 3.35
     labeler = labeling.labeler_build(name="rules")
     jobs = [
         LabelingJob.objects.create(

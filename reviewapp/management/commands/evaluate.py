@@ -17,7 +17,7 @@ from reviewapp.labeling.prompts import load_prompt
 from reviewapp.management.commands.accuracy import format_rate
 from reviewapp.models import ReviewItem, ReviewStatus
 from reviewapp.services.accuracy import evaluation_run
-from reviewapp.services.labeling import _rate_limiter, labeler_build, llm_config
+from reviewapp.services.labeling import labeler_build, llm_config, rate_limiter
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         try:
             if options["labeler"] == LABELER_LLM:
                 prompt = load_prompt(options["prompt"] or settings.LLM_PROMPT)
-                labeler = LLMLabeler(llm_config(), prompt, limiter=_rate_limiter())
+                labeler = LLMLabeler(llm_config(), prompt, limiter=rate_limiter())
             else:
                 labeler = labeler_build(name=LABELER_RULES)
         except (ValueError, FileNotFoundError) as exc:
