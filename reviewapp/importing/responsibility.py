@@ -35,6 +35,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reviewapp.text import unify_brackets
+
 OPENERS = "(（[【〔"
 CLOSERS = ")）]】〕"
 _TRAILING_PUNCT = "。；;，, \t\n"
@@ -128,9 +130,7 @@ class _Reading:
 def normalize_agency_name(name: str) -> str:
     """Agency names as written, with full-width and half-width brackets and ``〔〕`` unified to
     ``()`` and layout spaces removed: the form names are compared and counted in."""
-    name = name.strip().strip("。.；;:：")
-    for old, new in (("（", "("), ("）", ")"), ("〔", "("), ("〕", ")")):
-        name = name.replace(old, new)
+    name = unify_brackets(name.strip().strip("。.；;:："))
     return "".join(c for c in name if c not in _SPACES)
 
 

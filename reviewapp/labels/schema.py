@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from reviewapp.text import unify_brackets
+
 SCHEMA_VERSION = "1"
 MIN_YEAR = 1949
 MAX_YEAR = 2100
@@ -135,13 +137,7 @@ def _plan_year(info: ValidationInfo) -> int | None:
     return year if isinstance(year, int) else None
 
 
-def normalize_brackets(text: str) -> str:
-    """Full-width brackets and ``〔〕`` as ``()`` (label-schema.md); one character for one, so
-    offsets into the result are offsets into ``text``."""
-    return text.translate(_BRACKETS)
-
-
-_BRACKETS = str.maketrans({"（": "(", "）": ")", "〔": "(", "〕": ")"})
+normalize_brackets = unify_brackets  # the name the review screen and the labelers use
 
 
 def agency_occurs_in(name: str, clause_text: str) -> bool:

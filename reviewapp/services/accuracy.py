@@ -33,14 +33,10 @@ from reviewapp.models import (
     Suggestion,
     SuggestionStatus,
 )
-from reviewapp.services.agencies import agency_canonical_names
+from reviewapp.services.agencies import agency_canonical
 from reviewapp.services.labeling import clause_input
 
 NO_REVIEWED_CLAUSES = "No reviewed clauses yet: the accuracy measure needs reviews."
-
-
-def _canonical(names: list[str]) -> list[str]:
-    return agency_canonical_names(names=names)
 
 
 @dataclass
@@ -122,11 +118,11 @@ def accuracy_by_config(*, plan_ids: Iterable[int] | None = None) -> list[ConfigA
         results.append(
             ConfigAccuracy(
                 *key,
-                report=accuracy_report(pairs, canonical=_canonical),
+                report=accuracy_report(pairs, canonical=agency_canonical),
                 failed=failed.get(key, 0),
-                by_plan=breakdown(pairs, "plan", canonical=_canonical),
-                by_sector=breakdown(pairs, "sector", canonical=_canonical),
-                by_region=breakdown(pairs, "region", canonical=_canonical),
+                by_plan=breakdown(pairs, "plan", canonical=agency_canonical),
+                by_sector=breakdown(pairs, "sector", canonical=agency_canonical),
+                by_region=breakdown(pairs, "region", canonical=agency_canonical),
                 over_time=_over_time(dated),
             )
         )
@@ -166,7 +162,7 @@ def inter_reviewer_agreement() -> dict[str, Any]:
         "clauses": len(pairs),
         "sector_kappa": cohens_kappa([x.sector.value for x in a], [x.sector.value for x in b]),
         "exact_match": {
-            name: exact_match_share(a, b, name, canonical=_canonical).to_dict()
+            name: exact_match_share(a, b, name, canonical=agency_canonical).to_dict()
             for name in ("kind", "targets", "deadlines", "lead_agencies", "responsible_agencies")
         },
     }
@@ -207,7 +203,7 @@ def evaluation_run(
         for cid, labels, _ in outcomes
         if labels is not None
     ]
-    report = accuracy_report(pairs, canonical=_canonical)
+    report = accuracy_report(pairs, canonical=agency_canonical)
     run = EvaluationRun.objects.create(
         labeler=labeler.name,
         model=labeler.model,

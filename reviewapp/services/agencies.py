@@ -17,6 +17,11 @@ def agency_canonical_names(*, names: Iterable[str]) -> list[str]:
     return [aliases.get(name, name) for name in normalized]
 
 
+def agency_canonical(names: list[str]) -> list[str]:
+    """``agency_canonical_names`` as the ``canonical`` callable that label comparisons take."""
+    return agency_canonical_names(names=names)
+
+
 def agency_register_names(*, names: Iterable[str]) -> int:
     """Add names that are neither an agency nor an alias yet. Returns how many were added."""
     wanted = {normalize_agency_name(n) for n in names} - {""}

@@ -37,7 +37,7 @@ from reviewapp.models import (
     Suggestion,
     SuggestionStatus,
 )
-from reviewapp.services.agencies import agency_canonical_names
+from reviewapp.services.agencies import agency_canonical
 
 # Marked for translation; the views translate them when they show them.
 STALE_FORM = gettext_noop(
@@ -382,11 +382,8 @@ def _outcome(clause_id: int) -> tuple[str, dict[str, Any] | None]:
     labels = [ClauseLabels.model_validate(r.labels_after) for r in decided]
     first = labels[0]
 
-    def canonical(names: list[str]) -> list[str]:
-        return agency_canonical_names(names=names)
-
     for other in labels[1:]:
-        if not all(fields_agree(first, other, canonical=canonical).values()):
+        if not all(fields_agree(first, other, canonical=agency_canonical).values()):
             return ReviewStatus.ADJUDICATION, None
     return ReviewStatus.REVIEWED, decided[0].labels_after
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from reviewapp.labels.compare import fields_agree
 from reviewapp.labels.schema import ClauseLabels
 from reviewapp.models import ClauseAgreement, LabelerName, Suggestion, SuggestionStatus
-from reviewapp.services.agencies import agency_canonical_names
+from reviewapp.services.agencies import agency_canonical
 from reviewapp.services.review import review_items_refresh
 
 
@@ -42,13 +42,10 @@ def agreements_update(*, clause_ids: Iterable[int]) -> None:
     if not both:
         return
 
-    def canonical(names: list[str]) -> list[str]:
-        return agency_canonical_names(names=names)
-
     rows = []
     for clause_id, by_labeler in both.items():
         agree = fields_agree(
-            by_labeler[LabelerName.RULES], by_labeler[LabelerName.LLM], canonical=canonical
+            by_labeler[LabelerName.RULES], by_labeler[LabelerName.LLM], canonical=agency_canonical
         )
         rows.append(
             ClauseAgreement(
