@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -46,7 +48,16 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return _env_number(name, default, float, "a number", minimum)
 
 
-def _env_number(name, default, parse, what, minimum):  # type: ignore[no-untyped-def]
+_Number = TypeVar("_Number", int, float)
+
+
+def _env_number(
+    name: str,
+    default: _Number,
+    parse: Callable[[str], _Number],
+    what: str,
+    minimum: _Number | None,
+) -> _Number:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default

@@ -40,7 +40,7 @@ TOOK_TOO_LONG = "the batch took longer than LABEL_TASK_SOFT_TIME_LIMIT"
     # The batch runner (its clock and its wait): None is the real one; a test sets its own.
     runner=None,
 )
-def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def label_jobs(self, job_ids: list[int]) -> dict[str, int]:
     """Label a batch of jobs. Jobs the endpoint could not answer (rate limit, 5xx, timeout) are
     retried together after a backoff while they have runs left (1 + LABEL_TASK_RETRIES), then
     failed with the reason."""
@@ -79,7 +79,7 @@ def label_jobs(self, job_ids: list[int]) -> dict[str, int]:  # type: ignore[no-u
     if not retry_ids:
         return counts
     hints = [
-        outcome.transient[i].retry_after for i in retry_ids if outcome.transient[i].retry_after
+        hint for i in retry_ids if (hint := outcome.transient[i].retry_after) is not None and hint
     ]
     countdown = retry_countdown(retries=self.request.retries, retry_after=max(hints, default=None))
     raise self.retry(args=[retry_ids], countdown=countdown, exc=outcome.transient[retry_ids[0]])

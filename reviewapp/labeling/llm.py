@@ -184,7 +184,9 @@ def _compile_instructor_templates_once() -> None:
         return dedent(compiled(text).render(**context))
 
     apply_template.compiles_once = True  # type: ignore[attr-defined]
-    templating.apply_template = apply_template
+    # instructor's own function is replaced on purpose (see the docstring); its module does not
+    # declare it for type checkers.
+    templating.apply_template = apply_template  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=1)
@@ -193,7 +195,7 @@ def _response_model() -> type[ClauseLabels]:
     class (and its JSON schema) on every call, ~4 ms each."""
     import instructor
 
-    return instructor.openai_schema(ClauseLabels)  # type: ignore[no-any-return]
+    return instructor.openai_schema(ClauseLabels)
 
 
 class LLMLabeler:

@@ -90,7 +90,8 @@ class RateLimiter:
             return float(self._script(keys=self.keys, args=[self.rpm, self.tpm, tokens]))
         with self._lock:
             now = time.monotonic()
-            waits, levels = [], []
+            waits: list[float] = []
+            levels: list[float | None] = []
             for key, capacity, need in (
                 (self.keys[0], self.rpm, 1),
                 (self.keys[1], self.tpm, tokens),
@@ -106,7 +107,7 @@ class RateLimiter:
                 levels.append(level - need)
             if max(waits) > 0:
                 return max(waits)
-            for key, level in zip(self.keys, levels, strict=True):
-                if level is not None:
-                    self._local[key] = (level, now)
+            for key, left in zip(self.keys, levels, strict=True):
+                if left is not None:
+                    self._local[key] = (left, now)
             return 0.0

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -112,13 +113,13 @@ def plans_import(
     *,
     files: Iterable[tuple[str, bytes]],
     source: str = ImportSource.CLI,
-    user: object | None = None,
+    user: User | AnonymousUser | None = None,
     unread: Iterable[UnreadFile] = (),
     on_file_done: Callable[[FileOutcome], None] | None = None,
 ) -> tuple[ImportBatch, list[FileOutcome]]:
     """Import every file (archives expanded). Returns the batch and one outcome per file."""
     batch = ImportBatch.objects.create(
-        source=source, created_by=user if getattr(user, "pk", None) else None
+        source=source, created_by=user if isinstance(user, User) else None
     )
     outcomes: list[FileOutcome] = []
     seen_in_batch: dict[str, str] = {}
@@ -136,9 +137,8 @@ def plans_import(
                 seen_in_batch.setdefault(sha256_of(candidate.data), candidate.name)
         parsed_iter = iter(_parse_chunk(to_parse))
         for index, candidate in enumerate(chunk):
-            parsed = None if index in early else next(parsed_iter)
             with transaction.atomic():  # the plan and its log line: one commit per file
-                outcome = early.get(index) or _store(candidate, parsed, batch)
+                outcome = early.get(index) or _store(candidate, next(parsed_iter), batch)
                 ImportFile.objects.create(
                     batch=batch,
                     file_name=outcome.file_name[:500],

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from reviewapp.models import Plan
@@ -25,7 +26,7 @@ class ExportForm(forms.Form):
 
 
 @admin_required
-def export_download(request: HttpRequest) -> HttpResponse:
+def export_download(request: HttpRequest) -> HttpResponseBase:
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         filters = ExportFilters(

@@ -33,7 +33,7 @@ class _MultipleFileField(forms.FileField):
 
 
 class ImportForm(forms.Form):
-    files = _MultipleFileField(
+    files = _MultipleFileField(  # type: ignore[assignment]  # a form field, not BaseForm.files
         label="Plan files",
         help_text=".txt (UTF-8 or GBK/GB18030), .html, .docx, .pdf with a text layer, or .zip of these",
         required=True,

@@ -297,7 +297,7 @@ def _disagreements(primary: Suggestion | None, others: list[Suggestion]) -> dict
 def clause_history(request: HttpRequest, clause_id: int) -> HttpResponse:
     if (
         not is_admin(request.user)
-        and not Review.objects.filter(clause_id=clause_id, reviewer=request.user).exists()
+        and not Review.objects.filter(clause_id=clause_id, reviewer_id=request.user.pk).exists()
     ):
         raise Http404  # reviewers see the history of clauses they reviewed themselves
     clause = get_object_or_404(Clause.objects.select_related("plan"), pk=clause_id)

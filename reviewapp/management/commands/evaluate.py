@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from reviewapp.labeling.base import LABELER_LLM, LABELER_RULES
+from reviewapp.labeling.base import LABELER_LLM, LABELER_RULES, Labeler
 from reviewapp.labeling.llm import LLMLabeler
 from reviewapp.labeling.prompts import load_prompt
 from reviewapp.management.commands.accuracy import format_rate
@@ -30,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        labeler: Labeler
         try:
             if options["labeler"] == LABELER_LLM:
                 prompt = load_prompt(options["prompt"] or settings.LLM_PROMPT)

@@ -17,6 +17,14 @@ BAD_DATE = "--since must be a date like 2026-01-31, not {value!r}."
 BAD_PLANS = "--plans must be plan ids separated by commas, like 3,4,7; not {value!r}."
 
 
+class _Progress(tqdm):
+    """A progress bar without tqdm's monitor thread: the export pauses the garbage collector
+    only when its thread is the process's only one (services/export/gc_pause.py), and the
+    monitor, there to catch a bar that stops updating, is not needed for one updated a row."""
+
+    monitor_interval = 0
+
+
 class Command(BaseCommand):
     help = "Export the reviewed clauses (the curated dataset) with a dataset card."
 
@@ -30,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         filters = ExportFilters(plan_ids=_plans(options["plans"]), since=_date(options["since"]))
         total = exported_items(filters=filters).count()
-        bar = tqdm(
+        bar = _Progress(
             total=total,
             unit="clause",
             disable=options["no_progress"] or not sys.stderr.isatty(),

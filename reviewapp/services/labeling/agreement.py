@@ -30,7 +30,8 @@ def agreements_update(*, clause_ids: Iterable[int]) -> None:
         .order_by("created_at", "id")
         .values_list("clause_id", "labeler", "labels")
     ):
-        latest.setdefault(clause_id, {})[labeler] = labels
+        if labels is not None:  # a valid suggestion always has labels; typed as nullable
+            latest.setdefault(clause_id, {})[labeler] = labels
     # Validated only where there is something to compare: most batches have one labeler.
     both = {
         clause_id: {

@@ -8,6 +8,7 @@ import random
 import sqlite3
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -65,7 +66,7 @@ def update_returning() -> bool:
     return connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 35)
 
 
-def _claim_returning(where: str, params: list[object]) -> list[int]:
+def _claim_returning(where: str, params: list[Any]) -> list[int]:
     table = connection.ops.quote_name(LabelingJob._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
