@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import gc
 import json
+import threading
 
 import orjson
 import pytest
@@ -16,8 +17,15 @@ from django.test import Client
 
 from reviewapp.labels.schema import ClauseLabels
 from reviewapp.models import Clause, Plan, Review, Suggestion
-from reviewapp.services import export
-from reviewapp.services.export import ExportFilters, export_dataset, export_rows, plan_split
+from reviewapp.services.export import (
+    ExportFilters,
+    export_dataset,
+    export_rows,
+    gc_pause,
+    plan_split,
+    rows_postgres,
+    writers,
+)
 from reviewapp.services.plan_import import plans_import
 from reviewapp.services.review import review_submit
 from tests.factories import UserFactory, admin_user
@@ -213,13 +221,13 @@ def awkward(reviewed) -> dict[int, dict | None]:  # type: ignore[no-untyped-def]
 
 def _portable_rows(filters: ExportFilters, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     with monkeypatch.context() as patch:
-        patch.setattr(export, "_can_stream", lambda: False)
+        patch.setattr(rows_postgres, "can_stream", lambda: False)
         return list(export_rows(filters=filters))
 
 
 @pytest.mark.postgres
 def test_postgresql_streams_the_same_rows_as_the_portable_path(awkward, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert export._can_stream()
+    assert rows_postgres.can_stream()
     plan_id = Clause.objects.get(pk=next(iter(awkward))).plan_id
     for filters in (
         ExportFilters(),
@@ -266,7 +274,11 @@ def test_a_stopped_export_leaves_the_connection_usable(reviewed) -> None:  # typ
                 assert cursor.fetchone()[0] == jit_before
 
 
-def test_the_garbage_collector_is_paused_during_an_export_and_restored(reviewed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_export_alone_in_its_process_pauses_the_collector_and_restores_it(
+    reviewed, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # As in the management command or a single-threaded worker: no other thread to affect.
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     seen: list[bool] = []
     export_dataset(
         fmt="jsonl",
@@ -279,22 +291,47 @@ def test_the_garbage_collector_is_paused_during_an_export_and_restored(reviewed,
     with pytest.raises(ValueError, match="No reviewed clauses match"):
         export_dataset(fmt="jsonl", out_dir=tmp_path, filters=ExportFilters(plan_ids=(99999,)))
     assert gc.isenabled()
-
-
-def test_overlapping_exports_restore_the_collector_once_the_last_one_ends() -> None:
-    pause = export._GcPause()
-    with pause():
-        with pause():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the outer export is still running
-    assert gc.isenabled()
     gc.disable()
     try:
-        with pause():
-            pass
+        with gc_pause.gc_paused_if_only_thread() as paused:
+            assert not paused
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
+
+
+def test_an_export_in_a_thread_of_a_web_process_leaves_the_collector_on(reviewed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """gc.disable() is process-wide: an export in one request's thread must not stop the
+    collector for the others (here the test's own thread, which checks it mid-export)."""
+    first_row, checked = threading.Event(), threading.Event()
+    seen: list[bool] = []
+    errors: list[BaseException] = []
+
+    def on_row() -> None:
+        seen.append(gc.isenabled())
+        if not first_row.is_set():
+            first_row.set()
+            checked.wait(timeout=60)
+
+    def request() -> None:
+        try:
+            export_dataset(fmt="parquet", out_dir=tmp_path, filters=ExportFilters(), on_row=on_row)
+        except BaseException as exc:  # reported by the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=request)
+    worker.start()
+    try:
+        assert first_row.wait(timeout=60)
+        assert gc.isenabled()  # while the export runs, for every thread of the process
+    finally:
+        checked.set()
+        worker.join(timeout=60)
+    assert not worker.is_alive() and not errors
+    assert len(seen) == len(reviewed) and all(seen)
+    assert (tmp_path / "clauses.parquet").exists()
 
 
 @pytest.mark.postgres
@@ -312,7 +349,7 @@ def test_a_failing_writer_releases_the_rows_at_once(reviewed, tmp_path, monkeypa
         next(rows)
         raise OSError("disk full")
 
-    monkeypatch.setattr(export, "_write_jsonl", failing_writer)
+    monkeypatch.setitem(writers.WRITERS, "jsonl", failing_writer)
     with pytest.raises(OSError, match="disk full") as failure:
         export_dataset(fmt="jsonl", out_dir=tmp_path, filters=ExportFilters())
     assert failure.traceback  # still alive, with the writer's frame and its rows: closed anyway
@@ -334,7 +371,7 @@ def test_an_export_that_finds_nothing_or_fails_leaves_the_previous_export_as_it_
         path.write_bytes(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(export, "_write_csv", failing_writer)
+    monkeypatch.setitem(writers.WRITERS, "csv", failing_writer)
     with pytest.raises(OSError, match="disk full"):
         export_dataset(fmt="csv", out_dir=tmp_path, filters=ExportFilters())
     assert path.read_bytes() == before
